@@ -1,0 +1,46 @@
+"""symreg: a registry of algorithmic tasks and their symmetries, with a trainer and a diagnostician.
+
+>>> import symreg
+>>> task = symreg.get_task("mod_add", p=7)
+>>> [s.name for s in symreg.get_symmetries(task)][:2]
+['commutativity', 'translation']
+"""
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import SymregError, UsageError
+from .hookspecs import hookimpl
+from .laws import Associativity, Law, Transitivity, TriangleEquality
+from .registry import get_symmetries, get_symmetry, get_task, task_entries
+from .symmetry import GroupAction, Symmetry, apply, element
+from .task import Param, Preset, Task, is_prime
+from .verify import verify_task
+
+try:
+    __version__ = version("symreg")
+except PackageNotFoundError:  # running from a checkout that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "Associativity",
+    "GroupAction",
+    "Law",
+    "Param",
+    "Preset",
+    "Symmetry",
+    "SymregError",
+    "Task",
+    "Transitivity",
+    "TriangleEquality",
+    "UsageError",
+    "apply",
+    "element",
+    "get_symmetries",
+    "get_symmetry",
+    "get_task",
+    "hookimpl",
+    "is_prime",
+    "task_entries",
+    "verify_task",
+]

@@ -1,0 +1,85 @@
+"""The plugin manager: entry points in group ``symreg``, loaded once, failures recorded.
+
+``SYMREG_LOAD_PLUGINS`` restricts loading to a comma-separated list of
+entry-point names (an empty value loads none). A plugin that fails to import,
+declares a misspelled hook, or whose hook raises is skipped and listed in
+``failures`` (and by ``symreg plugins``) with its error; the others still work.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from importlib.metadata import entry_points
+
+import pluggy
+
+from . import hookspecs
+
+pm = pluggy.PluginManager("symreg")
+pm.add_hookspecs(hookspecs)
+
+failures: dict[str, str] = {}  # plugin name -> why it was skipped
+distributions: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
+_loaded = False
+
+
+def load_plugins() -> None:
+    """Load the entry-point plugins once (not when running symreg's own tests)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    wanted = os.environ.get("SYMREG_LOAD_PLUGINS")
+    if getattr(sys, "_called_from_test", False) and wanted is None:
+        return
+    names = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
+    found = set()
+    for ep in entry_points(group="symreg"):
+        if names is not None and ep.name not in names:
+            continue
+        found.add(ep.name)
+        if pm.has_plugin(ep.name) or ep.name in failures:
+            continue
+        try:
+            module = ep.load()
+        except Exception as err:  # a broken plugin must not break symreg
+            failures[ep.name] = f"import failed: {type(err).__name__}: {err}"
+            continue
+        add_plugin(module, ep.name)
+        if ep.dist is not None and pm.has_plugin(ep.name):
+            distributions[ep.name] = (ep.dist.name, ep.dist.version)
+    for missing in sorted((names or set()) - found):
+        failures[missing] = "not found: no entry point of that name in group 'symreg'"
+
+
+def add_plugin(plugin: object, name: str) -> bool:
+    """Register ``plugin``; on a bad hook implementation record the failure and return False."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as err:
+        failures[name] = f"invalid hook implementation: {err}"
+        return False
+    misspelled = _unknown_hooks(plugin)
+    if misspelled:
+        pm.unregister(plugin)
+        failures[name] = "; ".join(misspelled)
+        print(f"symreg: plugin {name!r} skipped: {failures[name]}", file=sys.stderr)
+        return False
+    failures.pop(name, None)
+    return True
+
+
+def _unknown_hooks(plugin: object) -> list[str]:
+    known = [h for h in dir(hookspecs) if h.startswith("register_")]
+    out = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.spec is None:
+            close = difflib.get_close_matches(caller.name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            out.append(f"unknown hook {caller.name!r}{hint}")
+    return out
+
+
+def plugin_name(plugin: object) -> str:
+    return pm.get_name(plugin) or repr(plugin)

@@ -1,0 +1,249 @@
+"""Tasks: finite supervised tables with an oracle.
+
+A task maps a fixed number of input tokens (its *arity*) to one output class.
+Its domain is a finite set of token tuples, enumerated in lexicographic order,
+so a row of the domain is identified by its index. The simplest interface is::
+
+    task = get_task("mod_add", p=7)
+    x = task.inputs()            # (N, arity) int64, every input once
+    y = task.label(x)            # (N,) int64, the oracle, vectorised
+
+Subclasses declare ``name``, ``domain``, ``parameters``, ``preset`` and
+``quick``, and implement ``slot_tokens``, ``label``, ``decode``, ``encode``
+and ``symmetries``.
+"""
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+import numpy as np
+
+from .errors import UsageError, unknown
+
+if TYPE_CHECKING:
+    from .symmetry import Symmetry
+
+DOMAINS = ("algebraic", "structural", "relational")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One task parameter: its default, its type, a help line and a check.
+
+    ``check`` returns ``None`` for a valid value, or the reason it is invalid.
+    """
+
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+    def parse(self, name: str, text: str) -> Any:
+        """Parse ``text`` from the command line into this parameter's type.
+
+        >>> Param(113, "modulus").parse("p", "97")
+        97
+        """
+        try:
+            if self.type is bool:
+                if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(text)
+                return text.lower() in ("1", "true", "yes")
+            return self.type(text)
+        except ValueError:
+            raise UsageError(
+                f"Parameter {name}={text!r} is not a valid {self.type.__name__}."
+            ) from None
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A training configuration: train fraction, weight decay, epochs.
+
+    ``params`` overrides task parameters (CPU presets shrink the task);
+    ``model`` names the model and ``extra`` holds further trainer settings.
+    """
+
+    train_frac: float
+    weight_decay: float
+    epochs: int
+    params: dict = field(default_factory=dict)
+    model: str = "transformer"
+    extra: dict = field(default_factory=dict)
+    note: str = ""
+
+
+def is_prime(n: int) -> bool:
+    """Trial-division primality, enough for task sizes.
+
+    >>> [n for n in range(20) if is_prime(n)]
+    [2, 3, 5, 7, 11, 13, 17, 19]
+    """
+    return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
+
+
+class Task(ABC):
+    """A finite supervised task: tokens in, one class out, with its symmetries."""
+
+    name: ClassVar[str]
+    domain: ClassVar[str]
+    version: ClassVar[int] = 1
+    description: ClassVar[str] = ""
+    parameters: ClassVar[dict[str, Param]] = {}
+    preset: ClassVar[Preset]  # the paper's configuration
+    quick: ClassVar[Preset]  # a CPU configuration that groks in about a minute
+
+    def __init__(self, **params: Any) -> None:
+        unknown_keys = set(params) - set(self.parameters)
+        if unknown_keys:
+            bad = sorted(unknown_keys)[0]
+            raise unknown(f"parameter for task '{self.name}'", bad, self.parameters)
+        self.params = {k: params.get(k, p.default) for k, p in self.parameters.items()}
+        for key, value in self.params.items():
+            spec = self.parameters[key]
+            accepted = (int, float) if spec.type is float else spec.type
+            if not isinstance(value, accepted) or (
+                isinstance(value, bool) and spec.type is not bool
+            ):
+                raise UsageError(
+                    f"Parameter {key}={value!r} of task '{self.name}' must be a "
+                    f"{spec.type.__name__}."
+                )
+            reason = spec.check(value) if spec.check else None
+            if reason:
+                raise UsageError(f"Parameter {key}={value!r} of task '{self.name}' {reason}.")
+        self.setup()
+
+    def setup(self) -> None:
+        """Build derived structures after the parameters are validated."""
+
+    # --- structure ---------------------------------------------------------
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int:
+        """Number of distinct input tokens (ids 0 .. vocab_size-1)."""
+
+    @property
+    @abstractmethod
+    def n_classes(self) -> int:
+        """Number of output classes (ids 0 .. n_classes-1)."""
+
+    @abstractmethod
+    def slot_tokens(self) -> list[np.ndarray]:
+        """The tokens allowed in each input slot; the domain is their product."""
+
+    @property
+    def arity(self) -> int:
+        return len(self.slot_tokens())
+
+    @abstractmethod
+    def label(self, x: np.ndarray) -> np.ndarray:
+        """The oracle: class of each row of ``x`` (shape (N, arity))."""
+
+    @abstractmethod
+    def decode(self, tokens) -> Any:
+        """The readable value behind one input row (inverse of ``encode``)."""
+
+    @abstractmethod
+    def encode(self, value) -> tuple[int, ...]:
+        """The token row for a readable value (inverse of ``decode``)."""
+
+    def symmetries(self) -> list["Symmetry"]:
+        """The symmetries this task declares itself (plugins may add more)."""
+        return []
+
+    def token_name(self, token: int) -> str:
+        return str(int(token))
+
+    def class_name(self, cls: int) -> str:
+        return str(int(cls))
+
+    def geometry_tokens(self) -> np.ndarray:
+        """Tokens whose embedding geometry is studied (PCA, effective dimension)."""
+        return np.unique(np.concatenate(self.slot_tokens()))
+
+    def geometry_coords(self) -> np.ndarray | None:
+        """Known coordinates of ``geometry_tokens`` (graph layout, attribute grid), if any."""
+        return None
+
+    @property
+    def encoding_example(self) -> str:
+        """One worked example of the token encoding, in words."""
+        x = self.inputs()[len(self) // 3 + 1]
+        y = int(self.label(x[None])[0])
+        return f"{self.decode(x)} -> tokens {tuple(int(t) for t in x)} -> class {y}"
+
+    # --- the domain ----------------------------------------------------------
+    @functools.cached_property
+    def _domain(self) -> tuple[np.ndarray, np.ndarray]:
+        slots = [np.unique(np.asarray(s, dtype=np.int64)) for s in self.slot_tokens()]
+        grids = np.meshgrid(*slots, indexing="ij")
+        x = np.stack([g.reshape(-1) for g in grids], axis=1)
+        keys = self._keys(x)
+        assert np.all(np.diff(keys) > 0), "domain must be strictly lexicographic"
+        return x, keys
+
+    def _keys(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.int64)
+        weights = self.vocab_size ** np.arange(x.shape[1] - 1, -1, -1, dtype=np.int64)
+        return x @ weights
+
+    def inputs(self) -> np.ndarray:
+        """Every input of the task once, in lexicographic order (read-only)."""
+        x = self._domain[0]
+        x.setflags(write=False)
+        return x
+
+    @functools.cached_property
+    def labels(self) -> np.ndarray:
+        """The oracle's class for every row of ``inputs()``."""
+        y = np.asarray(self.label(self.inputs()), dtype=np.int64)
+        y.setflags(write=False)
+        return y
+
+    def __len__(self) -> int:
+        return len(self.inputs())
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        """Whether each row of ``x`` is in the domain."""
+        x = np.asarray(x, dtype=np.int64)
+        if x.ndim != 2 or x.shape[1] != self.arity:
+            return np.zeros(len(x), dtype=bool)
+        inside = np.all((x >= 0) & (x < self.vocab_size), axis=1)
+        keys = self._domain[1]
+        wanted = self._keys(np.where(inside[:, None], x, 0))
+        pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return inside & (keys[pos] == wanted)
+
+    def index_of(self, x: np.ndarray) -> np.ndarray:
+        """Row index in ``inputs()`` of each row of ``x``; raises if one is outside."""
+        x = np.asarray(x, dtype=np.int64)
+        ok = self.contains(x)
+        if not ok.all():
+            bad = tuple(int(t) for t in x[~ok][0])
+            raise UsageError(f"Input {bad} is not in the domain of task '{self.name}'.")
+        return np.searchsorted(self._domain[1], self._keys(x))
+
+    # --- description -----------------------------------------------------------
+    def spec(self) -> dict:
+        """A JSON-ready description: name, parameters, sizes, version."""
+        return {
+            "name": self.name,
+            "domain": self.domain,
+            "version": self.version,
+            "params": dict(self.params),
+            "arity": self.arity,
+            "vocab_size": self.vocab_size,
+            "n_classes": self.n_classes,
+            "size": len(self),
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"<Task {self.name}({args})>"
