@@ -58,11 +58,15 @@ class Law(Symmetry):
 
     def sample(self, task: "Task", n: int, rng: np.random.Generator) -> dict:
         if self.count(task) <= 2_000_000:
-            every = self.all_instances(task)
+            every = self._every(task)
             return {"inst": every[rng.integers(len(every), size=n)]}
         draw = self.strategy(task)
         rows = [draw.example() for _ in range(n)]  # pragma: no cover - no built-in needs it
         return {"inst": np.asarray(rows, dtype=np.int64)}
+
+    @functools.lru_cache(maxsize=2)  # noqa: B019 - laws and tasks are few and long-lived
+    def _every(self, task: "Task") -> np.ndarray:
+        return self.all_instances(task)
 
     def verify(self, task: "Task", *, max_exhaustive: int = 4_000_000, samples: int = 2000,
                seed: int = 0) -> Verdict:
@@ -116,6 +120,9 @@ class Associativity(Law):
     def strategy(self, task: "Task") -> st.SearchStrategy:
         t = st.integers(0, len(self._tokens(task)) - 1)
         return st.tuples(t, t, t)
+
+    def sample(self, task: "Task", n: int, rng: np.random.Generator) -> dict:
+        return {"inst": rng.integers(len(self._tokens(task)), size=(n, 3))}
 
     def _paths(self, task: "Task", inst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b, c = inst.T
@@ -311,10 +318,13 @@ class Transitivity(Law):
 
     def explain(self, task: "Task", row: np.ndarray) -> Counterexample:
         a, b, c, k = (int(v) for v in row)
-        got = int(_lookup(task, self._query(np.array([a]), np.array([c]), self.less[[k]]))[0])
+        one = (np.array([a]), np.array([c]))
+        got = tuple(task.class_name(_lookup(task, self._query(*one, rel[[k]]))[0])
+                    for rel in (self.less, self.greater))
         names = tuple(task.token_name(self.entities[i]) for i in (a, b, c))
-        return Counterexample(self.name, "law", names + (f"attribute {k}",), 1, got,
-                              "label of (a, less, c) given a<b and b<c")
+        return Counterexample(self.name, "law", names + (f"attribute {k}",),
+                              (task.class_name(1), task.class_name(0)), got,
+                              "labels of (a,<,c) and (a,>,c) given a<b and b<c")
 
     def violation(self, task: "Task", instances: dict, logp: LogpFn) -> "torch.Tensor":
         a, b, c, k = instances["inst"].T

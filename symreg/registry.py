@@ -36,7 +36,7 @@ def _collect(hook_name: str, make_register: Callable[[str, list], Callable]) -> 
     load_plugins()
     hook = getattr(pm.hook, hook_name)
     out: list = []
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    for impl in hook.get_hookimpls():  # registration order
         name = plugin_name(impl.plugin)
         got: list = []
         try:
