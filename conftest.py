@@ -25,10 +25,7 @@ def pytest_configure(config):
 
     for name, module in BUILTINS.items():
         if not pm.has_plugin(name):
-            try:  # TODO(lead): drop once all built-ins exist
-                pm.register(importlib.import_module(module), name=name)
-            except ModuleNotFoundError:
-                pass
+            pm.register(importlib.import_module(module), name=name)
 
 
 def pytest_unconfigure(config):

@@ -35,7 +35,7 @@ def unknown(kind: str, name: str, choices) -> UnknownNameError:
     """Build the error for an unknown ``name``, with close matches first.
 
     >>> str(unknown("task", "mod_ad", ["mod_add", "mod_sub"]))
-    "Unknown task: 'mod_ad'. Did you mean 'mod_add'? Available: mod_add, mod_sub."
+    "Unknown task: 'mod_ad'. Did you mean 'mod_add', 'mod_sub'? Available: mod_add, mod_sub."
     """
     choices = sorted(choices)
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)

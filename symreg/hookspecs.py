@@ -39,7 +39,8 @@ def register_models(register: Callable) -> None:
     """Register model architectures for ``symreg train --model``.
 
     :param register: call ``register(name, factory)`` where
-        ``factory(task, **sizes)`` returns a ``torch.nn.Module``.
+        ``factory(task, seeds, **sizes)`` returns a seed-batched ``torch.nn.Module``
+        (see :mod:`symreg.models` for the contract).
     """
 
 

@@ -14,10 +14,11 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from . import hookspecs
+from . import default_models, hookspecs
 
 pm = pluggy.PluginManager("symreg")
 pm.add_hookspecs(hookspecs)
+pm.register(default_models, name="symreg.default_models")
 
 failures: dict[str, str] = {}  # plugin name -> why it was skipped
 distributions: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
@@ -65,6 +66,10 @@ def add_plugin(plugin: object, name: str) -> bool:
         pm.unregister(plugin)
         failures[name] = "; ".join(misspelled)
         print(f"symreg: plugin {name!r} skipped: {failures[name]}", file=sys.stderr)
+        return False
+    if not pm.get_hookcallers(plugin):
+        pm.unregister(plugin)
+        failures[name] = "implements no symreg hook (is it the right module?)"
         return False
     failures.pop(name, None)
     return True

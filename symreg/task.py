@@ -112,7 +112,7 @@ class Task(ABC):
                 isinstance(value, bool) and spec.type is not bool
             ):
                 raise UsageError(
-                    f"Parameter {key}={value!r} of task '{self.name}' must be a "
+                    f"Parameter {key}={value!r} of task '{self.name}' must be of type "
                     f"{spec.type.__name__}."
                 )
             reason = spec.check(value) if spec.check else None

@@ -1,0 +1,94 @@
+"""What is measured at every evaluation, for every seed of a batch.
+
+One forward pass over the whole domain gives a log-probability table; accuracy
+and loss on the train and test rows, and every symmetry's per-instance
+violation on a fixed seeded sample, are read off that table. The violation code
+is the symmetries' own (the same that later serves as a training loss).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from .symmetry import Symmetry
+    from .task import Task
+
+
+@dataclass
+class Probe:
+    """A symmetry with its fixed sample of instances."""
+
+    symmetry: "Symmetry"
+    instances: dict
+
+
+def make_probes(task: "Task", symmetries, n: int, seed: int) -> list[Probe]:
+    """One fixed sample of ``n`` instances per symmetry, the same for every seed and run."""
+    rng = np.random.default_rng(seed)
+    return [Probe(s, s.sample(task, n, rng)) for s in symmetries]
+
+
+def effective_dimension(emb: torch.Tensor, threshold: float = 0.01) -> int:
+    """Principal components of the rows of ``emb`` explaining more than ``threshold`` of variance.
+
+    >>> effective_dimension(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.001]]))
+    1
+    """
+    centred = emb.double() - emb.double().mean(0, keepdim=True)
+    var = torch.linalg.svdvals(centred) ** 2
+    total = var.sum()
+    return int((var / total > threshold).sum()) if total > 0 else 0
+
+
+@torch.no_grad()
+def domain_logits(model, x_all: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Logits of every seed on every input of the domain, (S, N, C) float32."""
+    s = model.n_seeds
+    parts = [model(x_all[i:i + chunk].expand(s, -1, -1)) for i in range(0, len(x_all), chunk)]
+    return torch.cat(parts, dim=1)
+
+
+def _split_stats(lp: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, prefix: str) -> dict:
+    if not bool(mask.any()):
+        return {f"{prefix}_loss": None, f"{prefix}_acc": None}
+    lp, y = lp[mask], y[mask]
+    return {f"{prefix}_loss": float(-lp.gather(1, y[:, None]).mean()),
+            f"{prefix}_acc": float((lp.argmax(1) == y).double().mean())}
+
+
+@torch.no_grad()
+def evaluate(model, task: "Task", x_all: torch.Tensor, y_all: torch.Tensor,
+             train_mask: torch.Tensor, probes: list[Probe], geometry: torch.Tensor,
+             extra_masks: dict[str, torch.Tensor] | None = None) -> list[dict]:
+    """Metrics for each seed: losses, accuracies, violations, effective dimension, norm.
+
+    ``train_mask`` is (S, N); ``extra_masks`` maps a name to an (S, N) mask whose
+    accuracy is reported too (e.g. test rows inside and outside an augmentation's closure).
+    """
+    was_training = model.training
+    model.eval()
+    chunk = max(256, 2 ** 22 // (model.n_seeds * 512))
+    logits = domain_logits(model, x_all, chunk)
+    emb = model.embedding().index_select(1, geometry)
+    rows = []
+    for s in range(model.n_seeds):
+        lp = logits[s].double().log_softmax(-1)  # float64: no collapse to exactly 0 or 1
+        row = {**_split_stats(lp, y_all, train_mask[s], "train"),
+               **_split_stats(lp, y_all, ~train_mask[s], "test")}
+        for name, mask in (extra_masks or {}).items():
+            row[f"{name}_acc"] = _split_stats(lp, y_all, mask[s], name)[f"{name}_acc"]
+        row["violation_mean"], row["violation_max"] = {}, {}
+        for probe in probes:
+            v = probe.symmetry.violation(task, probe.instances,
+                                         lambda idx, lp=lp: lp[torch.as_tensor(idx, device=lp.device)])
+            row["violation_mean"][probe.symmetry.name] = float(v.mean())
+            row["violation_max"][probe.symmetry.name] = float(v.max())
+        row["eff_dim"] = effective_dimension(emb[s])
+        row["param_norm"] = float(torch.sqrt(sum((p[s].double() ** 2).sum() for p in model.parameters())))
+        rows.append(row)
+    model.train(was_training)
+    return rows

@@ -1,0 +1,319 @@
+"""Train S seeds of one configuration as one batched model, full batch, with AdamW.
+
+The simplest interface::
+
+    cfg = TrainConfig.from_preset(task.quick, epochs=2000)
+    summaries = Trainer.fresh(task, cfg, seeds=[0], out="runs/x").run()
+
+Evaluation happens at epoch 0 and every ``eval_every`` epochs ("epoch e" is
+the state after e updates). Seed k of a batch follows exactly the trajectory a
+single run with seed k follows: parameters, split and optimizer state are per
+seed, and the summed loss gives each seed the gradient of its own mean loss.
+"""
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import __version__
+from .data import make_data, split_rows
+from .errors import UsageError, unknown
+from .metrics import evaluate, make_probes
+from .registry import get_symmetries, get_task, model_entries, task_entry
+from .rundir import RunDir, checkpoint_schedule, read_json, write_json
+
+
+@dataclass
+class TrainConfig:
+    # data
+    train_frac: float = 0.3
+    # model
+    model: str = "transformer"
+    model_sizes: dict = field(default_factory=dict)  # e.g. {"d_model": 64}
+    # optimizer: AdamW; the paper gives no lr, 1e-3 is the community default (Nanda et al.)
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    beta1: float = 0.9
+    beta2: float = 0.98
+    batch_size: int = 0  # 0 = full batch, the paper's protocol
+    epochs: int = 5000
+    # evaluation and stopping
+    eval_every: int = 50
+    violation_samples: int = 128  # instances per symmetry, fixed by metrics_seed
+    metrics_seed: int = 0
+    generalize_acc: float = 0.99
+    stop_on_generalize: bool = False
+    stop_patience: int = 0  # epochs to keep training after generalizing, when stopping
+    checkpoint_every_s: float = 60.0  # also save `last` this often, for --resume
+    device: str = "auto"
+
+    @classmethod
+    def from_preset(cls, preset, **overrides) -> "TrainConfig":
+        base = {"train_frac": preset.train_frac, "weight_decay": preset.weight_decay,
+                "epochs": preset.epochs, "model": preset.model, **preset.extra}
+        return cls(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
+
+    def validate(self) -> "TrainConfig":
+        checks = [
+            (0 < self.train_frac < 1, f"train fraction {self.train_frac} must be in (0, 1)"),
+            (self.epochs >= 0, f"epochs {self.epochs} must be at least 0"),
+            (self.lr > 0, f"learning rate {self.lr} must be positive"),
+            (self.weight_decay >= 0, f"weight decay {self.weight_decay} must be at least 0"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
+            (self.batch_size >= 0, f"batch size {self.batch_size} must be at least 0 (0 = full batch)"),
+            (self.eval_every >= 1, f"eval_every {self.eval_every} must be at least 1"),
+            (self.violation_samples >= 1, f"violation_samples {self.violation_samples} must be at least 1"),
+            (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+             f"device {self.device!r} is not one of auto, cpu, cuda"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise UsageError(msg[0].upper() + msg[1:] + ".")
+        if self.model not in model_entries():
+            raise unknown("model", self.model, model_entries())
+        return self
+
+    def set(self, key: str, value) -> None:
+        """Override one field by name (``--set key=value``), checking its type."""
+        names = {f.name: f for f in fields(self)}
+        if key not in names:
+            raise unknown("config key", key, names)
+        current = getattr(self, key)
+        if isinstance(current, bool) and not isinstance(value, bool) or (
+                isinstance(current, (int, float)) and not isinstance(current, bool)
+                and not isinstance(value, (int, float))):
+            raise UsageError(f"Config key {key}={value!r} must be a {type(current).__name__}.")
+        setattr(self, key, type(current)(value) if isinstance(current, (int, float)) else value)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"Device {name!r} was requested but no CUDA device is available; valid here: auto, cpu.")
+    return torch.device(name)
+
+
+def tune_cpu() -> None:
+    """CPU settings that matter for long runs (research/perf-anchors.md, section 5)."""
+    torch.set_flush_denormal(True)  # gradients go denormal once the loss is near 0: 2-3x slower
+    try:  # keep ~10 MB activation buffers on the heap instead of fresh mmaps (page faults)
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 2**31 - 1)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+class Trainer:
+    """Owns the model, optimizer, data and run directories of one batch of seeds."""
+
+    def __init__(self, task, cfg: TrainConfig, seeds: Sequence[int], runs: list[RunDir],
+                 progress: Callable | None = None) -> None:
+        self.task, self.cfg, self.seeds, self.runs = task, cfg.validate(), list(seeds), runs
+        self.progress = progress
+        self.device = resolve_device(cfg.device)
+        if self.device.type == "cpu":
+            tune_cpu()
+        self.splits = [split_rows(len(task), cfg.train_frac, s) for s in self.seeds]
+        self.data = make_data(task, self.splits, self.device)
+        factory = model_entries()[cfg.model].obj
+        self.model = factory(task, self.seeds, **cfg.model_sizes).to(self.device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                                     weight_decay=cfg.weight_decay, **_fast_adamw(self.device))
+        self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]  # mini-batch order
+        self.probes = make_probes(task, get_symmetries(task), cfg.violation_samples, cfg.metrics_seed)
+        self.geometry = torch.as_tensor(np.asarray(task.geometry_tokens()), device=self.device)
+        self.epoch = 0
+        self.generalized: list[int | None] = [None] * len(self.seeds)
+        self.active = [True] * len(self.seeds)
+
+    # --- construction ----------------------------------------------------------------
+    @classmethod
+    def fresh(cls, task, cfg: TrainConfig, seeds: Sequence[int], out: str | Path | None = None,
+              progress: Callable | None = None) -> "Trainer":
+        cfg.validate()
+        resolve_device(cfg.device)  # fail before anything is written
+        root = Path(out) if out else default_out(task, seeds)
+        single = len(seeds) == 1
+        paths = [root] if single else [root / f"seed-{s}" for s in seeds]
+        if not single:
+            RunDir.create(root)
+        runs = [RunDir.create(p).lock() for p in paths]
+        trainer = cls(task, cfg, seeds, runs, progress)
+        entry = task_entry(task)
+        for run, seed, split in zip(runs, seeds, trainer.splits):
+            run.write_config({
+                "task": task.name, "params": task.params, "task_version": task.version,
+                "plugin": entry.plugin, "plugin_version": entry.plugin_version,
+                "symreg_version": __version__, "torch_version": torch.__version__,
+                "seed": seed, "split_seed": seed, "train": asdict(cfg),
+                "model_sizes": {**getattr(model_entries()[cfg.model].obj, "defaults", {}), **cfg.model_sizes},
+                "batch": None if single else {"dir": str(root), "seeds": list(seeds)},
+                "command": sys.argv, "created": dt.datetime.now().isoformat(timespec="seconds")})
+            np.save(run.path / "split.npy", split)
+            run.write_status(state="running", epoch=0)
+        if not single:
+            write_json(root / "batch.json", {"task": task.name, "seeds": list(seeds),
+                                             "runs": [p.name for p in paths]})
+        return trainer
+
+    @classmethod
+    def resume(cls, path: str | Path, progress: Callable | None = None,
+               epochs: int | None = None) -> "Trainer":
+        """Continue the run (or batch of runs) in ``path`` from its last checkpoint."""
+        path = Path(path)
+        if (path / "batch.json").exists():
+            paths = [path / r for r in read_json(path / "batch.json")["runs"]]
+        elif (path / "config.json").exists():
+            paths = [path]
+        else:
+            raise UsageError(f"{path} is not a run directory (no config.json or batch.json).")
+        runs = [RunDir(p).lock() for p in paths]
+        configs = [r.config for r in runs]
+        cfg = TrainConfig(**configs[0]["train"])
+        if epochs is not None:
+            cfg.epochs = epochs
+        task = get_task(configs[0]["task"], **configs[0]["params"])
+        trainer = cls(task, cfg, [c["seed"] for c in configs], runs, progress)
+        trainer._load([r.load_checkpoint("last") for r in runs])
+        for run in runs:
+            run.truncate_metrics(trainer.epoch - 1)
+            run.write_status(state="running")
+        return trainer
+
+    # --- checkpoints -----------------------------------------------------------------
+    def _state(self, s: int) -> tuple[dict, dict]:
+        tensors = {}
+        for name, p in self.model.named_parameters():
+            tensors[f"model.{name}"] = p.detach()[s].cpu()
+            st = self.opt.state.get(p, {})
+            for key in ("exp_avg", "exp_avg_sq"):
+                if key in st:
+                    tensors[f"opt.{name}.{key}"] = st[key][s].cpu()
+        tensors["rng"] = self.gens[s].get_state()
+        steps = [float(st["step"]) for st in self.opt.state.values() if "step" in st]
+        meta = {"epoch": self.epoch, "step": steps[0] if steps else 0.0,
+                "generalized_epoch": self.generalized[s], "active": self.active[s]}
+        return tensors, meta
+
+    def _load(self, states: list[tuple[dict, dict]]) -> None:
+        epochs = {m["epoch"] for _, m in states}
+        if len(epochs) != 1:
+            raise UsageError(f"The seeds' last checkpoints are at different epochs {sorted(epochs)}.")
+        with torch.no_grad():
+            for name, p in self.model.named_parameters():
+                p.copy_(torch.stack([t[f"model.{name}"] for t, _ in states]).to(self.device))
+                if f"opt.{name}.exp_avg" in states[0][0]:
+                    self.opt.state[p] = {
+                        "step": torch.tensor(states[0][1]["step"]),
+                        **{k: torch.stack([t[f"opt.{name}.{k}"] for t, _ in states]).to(self.device)
+                           for k in ("exp_avg", "exp_avg_sq")}}
+        for g, (t, m) in zip(self.gens, states):
+            g.set_state(t["rng"])
+        self.epoch = epochs.pop()
+        self.generalized = [m["generalized_epoch"] for _, m in states]
+        self.active = [m["active"] for _, m in states]
+
+    def save(self, epoch_file: bool) -> None:
+        for s, run in enumerate(self.runs):
+            if self.active[s]:
+                run.save_checkpoint(*self._state(s), epoch=self.epoch if epoch_file else None)
+                run.write_status(epoch=self.epoch, checkpoint=self.epoch)
+        self._saved_at = time.monotonic()
+
+    # --- the loop --------------------------------------------------------------------
+    def step(self) -> None:
+        d, cfg = self.data, self.cfg
+        n = d.x_train.shape[1]
+        batches = [torch.arange(n, device=self.device).expand(len(self.seeds), n)] if not cfg.batch_size else \
+            list(torch.stack([torch.randperm(n, generator=g) for g in self.gens]).to(self.device)
+                 .split(cfg.batch_size, dim=1))
+        for idx in batches:
+            x = d.x_train if not cfg.batch_size else torch.gather(
+                d.x_train, 1, idx.unsqueeze(-1).expand(-1, -1, d.x_train.shape[-1]))
+            y = d.y_train if not cfg.batch_size else torch.gather(d.y_train, 1, idx)
+            logits = self.model(x)
+            # float64 loss: no softmax collapse late in training (Prieto et al.)
+            loss = F.cross_entropy(logits.double().flatten(0, 1), y.flatten(), reduction="none")
+            loss = loss.view(len(self.seeds), -1).mean(1).sum()
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+
+    def evaluate(self) -> list[dict]:
+        rows = evaluate(self.model, self.task, self.data.x_all, self.data.y_all,
+                        self.data.train_mask, self.probes, self.geometry)
+        for row in rows:
+            row["epoch"] = self.epoch
+        return rows
+
+    def run(self) -> list[dict]:
+        cfg, schedule = self.cfg, set(checkpoint_schedule(self.cfg.epochs))
+        self._saved_at, start = time.monotonic(), time.perf_counter()
+        stop_at = [None] * len(self.seeds)
+        try:
+            while True:
+                e = self.epoch
+                if e % cfg.eval_every == 0 or e == cfg.epochs:
+                    rows = self.evaluate()
+                    for s, (run, row) in enumerate(zip(self.runs, rows)):
+                        row["seconds"] = round(time.perf_counter() - start, 3)
+                        if not self.active[s]:
+                            continue
+                        run.append_metrics([row])
+                        if self.generalized[s] is None and (row["test_acc"] or 0) >= cfg.generalize_acc:
+                            self.generalized[s] = e
+                    if self.progress:
+                        self.progress(e, rows, self)
+                done_now = [s for s in range(len(self.seeds)) if self.active[s] and (
+                    e == cfg.epochs or (cfg.stop_on_generalize and self.generalized[s] is not None
+                                        and e >= self.generalized[s] + cfg.stop_patience))]
+                if e in schedule or done_now:
+                    self.save(epoch_file=e in schedule or bool(done_now))
+                elif time.monotonic() - self._saved_at > cfg.checkpoint_every_s:
+                    self.save(epoch_file=False)
+                for s in done_now:
+                    self.active[s] = False
+                    stop_at[s] = e
+                    self.runs[s].write_status(state="done", epoch=e, generalized_epoch=self.generalized[s])
+                if not any(self.active):
+                    break
+                self.step()
+                self.epoch += 1
+        except KeyboardInterrupt:
+            self.save(epoch_file=False)
+            for s, run in enumerate(self.runs):
+                if self.active[s]:
+                    run.write_status(state="interrupted", epoch=self.epoch)
+            raise
+        finally:
+            for run in self.runs:
+                run.unlock()
+        return [{"seed": seed, "run_dir": str(run.path), "epochs": stop_at[s],
+                 "generalized_epoch": self.generalized[s], "seconds": round(time.perf_counter() - start, 2)}
+                for s, (seed, run) in enumerate(zip(self.seeds, self.runs))]
+
+
+def _fast_adamw(device: torch.device) -> dict:
+    return {"fused": True} if device.type in ("cpu", "cuda") else {}
+
+
+def default_out(task, seeds: Sequence[int]) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    seed_part = f"s{seeds[0]}" if len(seeds) == 1 else f"s{seeds[0]}-{seeds[-1]}"
+    base = Path("runs") / f"{task.name}-{stamp}-{seed_part}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = base.with_name(f"{base.name}-{i}")
+    return path
