@@ -12,20 +12,32 @@ import time
 import click
 
 from . import __version__
-from .errors import SymregError
+from .errors import SymregError, UsageError, unknown
 from .plugins import distributions, failures, load_plugins, plugin_name, pm
 from .registry import get_symmetries, get_task, parse_params, task_entries
 
 
 class Group(click.Group):
-    """A click group that prints symreg's own errors as one line and exits 2."""
+    """A click group whose every usage error is one ``Error:`` line and exit status 2."""
 
-    def invoke(self, ctx: click.Context):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            return super().invoke(ctx)
-        except SymregError as err:
-            click.echo(f"Error: {err}", err=True)
-            ctx.exit(2)
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as done:  # --help, --version, ctx.exit()
+            sys.exit(done.exit_code)
+        except (click.UsageError, SymregError) as err:
+            message = err.format_message() if isinstance(err, click.UsageError) else str(err)
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(0)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -156,10 +168,18 @@ def verify(task_names, all_tasks, params, max_exhaustive, samples, seed, as_json
     for name in names:  # fail on a bad name before any work
         if name not in task_entries():
             get_task(name)
+    known = {k for n in names for k in task_entries()[n].obj.parameters}
+    for pair in params:  # every -P must be well formed and taken by some task
+        key, sep, _ = pair.partition("=")
+        if not sep:
+            raise UsageError(f"Parameter {pair!r} must look like key=value.")
+        if key not in known:
+            where = "any task" if all_tasks else ", ".join(repr(n) for n in names)
+            raise unknown(f"parameter for {where}", key, known)
     keys = {p.partition("=")[0] for p in params}
-    wanted = [n for n in names if not params or keys & set(task_entries()[n].obj.parameters)]
-    if params and not wanted:
-        parse_params(names[0], params)  # raises the unknown-parameter error
+    # with --all, -P selects the tasks that take it; named tasks are always verified
+    wanted = [n for n in names
+              if not (all_tasks and params) or keys & set(task_entries()[n].obj.parameters)]
     start, results, failed = time.perf_counter(), [], 0
     for name in wanted:
         own = tuple(p for p in params if p.partition("=")[0] in task_entries()[name].obj.parameters)
@@ -199,3 +219,6 @@ def main() -> None:
     """Entry point: load plugins, let them add commands, run."""
     add_plugin_commands()
     cli(prog_name="symreg")
+
+
+from . import cli_train  # noqa: E402,F401 - its commands attach to `cli`
