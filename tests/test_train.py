@@ -1,0 +1,194 @@
+"""The trainer and its run directories: metrics, checkpoints, resume, batching, locking."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from symreg import get_task
+from symreg.models import MLP, Transformer
+from symreg.reference import ReferenceTransformer
+from symreg.rundir import RunDir, read_metrics
+from symreg.train import Trainer, TrainConfig
+
+TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}
+
+
+def tiny_cfg(**kw):
+    base = dict(train_frac=0.5, weight_decay=1.0, epochs=30, eval_every=10, model_sizes=TINY,
+                violation_samples=16, checkpoint_every_s=0.0)
+    return TrainConfig(**{**base, **kw})
+
+
+def strip_time(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_fast_transformer_matches_the_all_positions_reference():
+    task = get_task("mod_add", p=11)
+    model = Transformer(task.vocab_size, task.arity, task.n_classes, [3, 4])
+    x = torch.as_tensor(np.array(task.inputs()))
+    fast = model(x.expand(2, -1, -1))
+    for s in range(2):
+        assert torch.allclose(fast[s], ReferenceTransformer(model, s)(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [Transformer, MLP])
+def test_seed_k_of_a_batch_starts_like_a_single_seed(cls):
+    task = get_task("compare_3d")
+    batch, single = cls(task.vocab_size, 3, 2, [0, 7, 9]), cls(task.vocab_size, 3, 2, [7])
+    for (name, p), (_, q) in zip(batch.named_parameters(), single.named_parameters()):
+        assert torch.equal(p[1], q[0]), name
+
+
+def test_run_directory_holds_config_metrics_split_and_checkpoints(tmp_path):
+    task = get_task("mod_add", p=11)
+    out = tmp_path / "run"
+    summary = Trainer.fresh(task, tiny_cfg(), [3], out).run()
+    assert summary[0]["run_dir"] == str(out)
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "mod_add" and config["params"] == {"p": 11} and config["seed"] == 3
+    assert config["plugin"] == "algebraic" and config["symreg_version"]
+    rows, warning = read_metrics(out / "metrics.jsonl")
+    assert warning is None and [r["epoch"] for r in rows] == [0, 10, 20, 30]
+    row = rows[-1]
+    assert set(row["violation_max"]) == {"commutativity", "translation", "scaling", "associativity"}
+    assert all(row["violation_max"][k] >= row["violation_mean"][k] >= 0 for k in row["violation_max"])
+    assert 0 <= row["train_acc"] <= 1 and 1 <= row["eff_dim"] <= 32 and row["param_norm"] > 0
+    split = np.load(out / "split.npy")
+    assert len(split) == round(0.5 * 121) and np.all(np.diff(split) > 0)
+    ckpts = RunDir(out).checkpoints()
+    assert list(ckpts) == [0, 1, 2, 5, 10, 20, 30]
+    tensors = load_file(ckpts[30])
+    assert "model.W_E" in tensors and "opt.W_E.exp_avg" in tensors
+    assert json.loads((out / "status.json").read_text())["state"] == "done"
+
+
+def test_batched_seeds_match_single_seed_runs(tmp_path):
+    task = get_task("mod_add", p=11)
+    Trainer.fresh(task, tiny_cfg(), [0, 5], tmp_path / "batch").run()
+    Trainer.fresh(task, tiny_cfg(), [5], tmp_path / "single").run()
+    batch = read_metrics(tmp_path / "batch" / "seed-5" / "metrics.jsonl")[0]
+    single = read_metrics(tmp_path / "single" / "metrics.jsonl")[0]
+    for b, s in zip(batch, single):
+        assert b["epoch"] == s["epoch"]
+        for key in ("train_loss", "test_loss", "param_norm"):
+            assert b[key] == pytest.approx(s[key], rel=1e-4, abs=1e-6), key
+    assert json.loads((tmp_path / "batch" / "batch.json").read_text())["seeds"] == [0, 5]
+
+
+def test_resume_after_interrupt_is_bit_identical(tmp_path):
+    task = get_task("mod_add", p=11)
+    Trainer.fresh(task, tiny_cfg(epochs=40), [1], tmp_path / "straight").run()
+
+    trainer = Trainer.fresh(task, tiny_cfg(epochs=40), [1], tmp_path / "broken")
+    original_step = trainer.step
+
+    def step():
+        if trainer.epoch == 23:
+            raise KeyboardInterrupt
+        original_step()
+
+    trainer.step = step
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert json.loads((tmp_path / "broken" / "status.json").read_text())["state"] == "interrupted"
+    Trainer.resume(tmp_path / "broken").run()
+    a = strip_time(read_metrics(tmp_path / "straight" / "metrics.jsonl")[0])
+    b = strip_time(read_metrics(tmp_path / "broken" / "metrics.jsonl")[0])
+    assert a == b
+
+
+def test_resume_after_kill_9_is_bit_identical(tmp_path):
+    """A real process killed mid-run; the truncated metrics line is dropped on resume."""
+    args = [sys.executable, "-m", "symreg", "train", "mod_add", "-P", "p=23", "--train-frac", "0.5",
+            "--epochs", "1000", "--eval-every", "50", "--set", f"model_sizes={TINY}",
+            "--set", "checkpoint_every_s=0.2", "-q"]
+    subprocess.run(args + ["--out", str(tmp_path / "straight")], check=True, capture_output=True)
+    proc = subprocess.Popen(args + ["--out", str(tmp_path / "killed")])
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        rows = read_metrics(tmp_path / "killed" / "metrics.jsonl")[0]
+        if len(rows) >= 6:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert json.loads((tmp_path / "killed" / "status.json").read_text())["state"] == "running"
+    with open(tmp_path / "killed" / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 99999, "trunc')  # what a kill mid-write leaves
+    subprocess.run([sys.executable, "-m", "symreg", "train", "--resume", str(tmp_path / "killed"), "-q"],
+                   check=True, capture_output=True)
+    a = strip_time(read_metrics(tmp_path / "straight" / "metrics.jsonl")[0])
+    b = strip_time(read_metrics(tmp_path / "killed" / "metrics.jsonl")[0])
+    assert len(a) == 21 and a == b
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    task = get_task("mod_add", p=11)
+    trainer = Trainer.fresh(task, tiny_cfg(), [0], tmp_path / "run")
+    assert RunDir(tmp_path / "run").is_locked()
+    with pytest.raises(Exception, match="is being written by process"):
+        Trainer.resume(tmp_path / "run")
+    trainer.run()
+    assert not RunDir(tmp_path / "run").is_locked()
+
+
+def test_existing_run_directory_is_never_overwritten(tmp_path):
+    task = get_task("mod_add", p=11)
+    Trainer.fresh(task, tiny_cfg(epochs=5), [0], tmp_path / "run").run()
+    before = (tmp_path / "run" / "metrics.jsonl").read_text()
+    with pytest.raises(Exception, match="already exists and is not empty"):
+        Trainer.fresh(task, tiny_cfg(), [0], tmp_path / "run")
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == before
+
+
+def test_stop_on_generalize_stops_each_seed_at_its_own_epoch(tmp_path):
+    task = get_task("mod_add", p=11)
+    cfg = tiny_cfg(epochs=3000, eval_every=25, stop_on_generalize=True, generalize_acc=0.3,
+                   train_frac=0.6, lr=3e-3)
+    summary = Trainer.fresh(task, cfg, [0, 1], tmp_path / "b").run()
+    for s in summary:
+        assert s["generalized_epoch"] is not None and s["epochs"] == s["generalized_epoch"]
+        rows = read_metrics(tmp_path / "b" / f"seed-{s['seed']}" / "metrics.jsonl")[0]
+        assert rows[-1]["epoch"] == s["epochs"] and rows[-1]["test_acc"] >= 0.3
+
+
+def test_minibatch_training_runs_and_resumes_identically(tmp_path):
+    task = get_task("mod_add", p=11)
+    cfg = dict(batch_size=16, epochs=12, eval_every=4)
+    Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "a").run()
+    t = Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "b")
+    orig = t.step
+
+    def step():
+        if t.epoch == 7:
+            raise KeyboardInterrupt
+        orig()
+
+    t.step = step
+    with pytest.raises(KeyboardInterrupt):
+        t.run()
+    Trainer.resume(tmp_path / "b").run()
+    assert strip_time(read_metrics(tmp_path / "a" / "metrics.jsonl")[0]) == \
+        strip_time(read_metrics(tmp_path / "b" / "metrics.jsonl")[0])
+
+
+@pytest.mark.parametrize("name", ["mod_add", "graph_path", "compare_3d", "perm_compose"])
+def test_mlp_and_transformer_train_on_every_domain(tmp_path, name):
+    cls = __import__("symreg").task_entries()[name].obj
+    task = get_task(name, **cls.quick.params)
+    for model in ("transformer", "mlp"):
+        sizes = TINY if model == "transformer" else {"d_embed": 16, "d_hidden": 32}
+        Trainer.fresh(task, tiny_cfg(model=model, model_sizes=sizes, epochs=3, eval_every=3), [0],
+                      tmp_path / model).run()
+        rows = read_metrics(tmp_path / model / "metrics.jsonl")[0]
+        assert rows[-1]["train_loss"] < rows[0]["train_loss"] + 1.0
