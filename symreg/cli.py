@@ -222,3 +222,4 @@ def main() -> None:
 
 
 from . import cli_train  # noqa: E402,F401 - its commands attach to `cli`
+from . import cli_diagnose  # noqa: E402,F401

@@ -1,0 +1,83 @@
+"""Phase events from metrics histories: synthetic curves with known answers, and real runs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from symreg.diagnose import Thresholds, events, violation_fall
+from symreg.runs import Run, find_runs, load_run, load_runs
+
+
+def synthetic_run(mem: int, fall: int, gen: int | None, last: int = 2000, every: int = 10) -> Run:
+    """Train acc jumps at `mem`; the violation falls 4 decades over [fall, fall+100]; test acc jumps at `gen`."""
+    rows = []
+    for e in range(0, last + 1, every):
+        frac = min(1.0, max(0.0, (e - fall) / 100))
+        v = 1.0 * 10 ** (-4 * frac) if e >= mem else 0.01 + 0.99 * e / max(mem, 1)
+        rows.append({"epoch": e, "train_acc": 1.0 if e >= mem else 0.5, "test_acc":
+                     1.0 if gen is not None and e >= gen else 0.1,
+                     "violation_max": {"sym": v}, "violation_mean": {"sym": v / 10},
+                     "eff_dim": max(4, 40 - e // 50), "param_norm": 100 - e / 100})
+    return Run(Path("synthetic"), {"task": "t", "seed": 0}, rows)
+
+
+@given(mem=st.integers(1, 40), gap=st.integers(1, 40), gen_gap=st.integers(0, 50))
+def test_events_recover_the_planted_epochs(mem, gap, gen_gap):
+    mem, fall = mem * 10, mem * 10 + gap * 10
+    gen = fall + 100 + gen_gap * 10
+    ev = events(synthetic_run(mem, fall, gen, last=gen + 600))
+    assert ev["memorization"] == mem and ev["generalization"] == gen and ev["generalized"]
+    sym = ev["symmetries"]["sym"]
+    assert sym["acquired"] and sym["peak_epoch"] == mem
+    assert fall <= sym["onset"] <= fall + 20 and fall + 80 <= sym["end"] <= fall + 100
+    assert ev["geometric_organization"] >= gen
+    assert [s["stage"] for s in ev["stages"]] == ["memorization", "symmetry acquisition",
+                                                  "geometric organization"]
+
+
+def test_a_run_that_never_generalizes_is_labelled_so():
+    ev = events(synthetic_run(100, 5000, None, last=1000))
+    assert ev["generalized"] is False and ev["generalization"] is None
+    assert ev["symmetries"]["sym"]["acquired"] is False
+    assert [s["stage"] for s in ev["stages"]] == ["memorization", "symmetry acquisition"]
+    assert ev["geometric_organization"] is None
+
+
+def test_a_shallow_dip_is_not_an_acquisition():
+    fall = violation_fall([0, 1, 2, 3], [1.0, 2.0, 0.5, 0.6], min_drop=1.0)
+    assert fall["acquired"] is False and fall["drop_decades"] < 1
+
+
+def test_thresholds_are_options():
+    run = synthetic_run(100, 200, 400)
+    assert events(run, Thresholds(generalize_acc=0.05))["generalization"] == 0
+
+
+def test_truncated_and_missing_runs_are_reported_not_fatal(tmp_path):
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "config.json").write_text(json.dumps({"task": "t", "seed": 1}))
+    row = {"epoch": 0, "train_acc": 0.1, "test_acc": 0.1, "violation_max": {}, "eff_dim": 3}
+    (good / "metrics.jsonl").write_text(json.dumps(row) + "\n" + '{"epoch": 10, "tra')
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    runs, problems = load_runs([good, empty, tmp_path / "missing"])
+    assert [r.path for r in runs] == [good]
+    assert any("truncated" in w for w in runs[0].warnings)
+    assert any("missing" in p and "does not exist" in p for p in problems)
+    assert any("empty" in p and "no run directory" in p for p in problems)
+    assert events(runs[0])["last_epoch"] == 0
+
+
+def test_batch_directories_expand_to_their_seeds(tmp_path):
+    for s in (0, 1):
+        d = tmp_path / "batch" / f"seed-{s}"
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"task": "t", "seed": s}))
+    (tmp_path / "batch" / "batch.json").write_text(json.dumps({"runs": ["seed-0", "seed-1"]}))
+    dirs, problems = find_runs([tmp_path / "batch", tmp_path])
+    assert dirs == [tmp_path / "batch" / "seed-0", tmp_path / "batch" / "seed-1"] and not problems
+    assert load_run(dirs[1]).config["seed"] == 1
