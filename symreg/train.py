@@ -55,6 +55,7 @@ class TrainConfig:
     stop_patience: int = 0  # epochs to keep training after generalizing, when stopping
     checkpoint_every_s: float = 60.0  # also save `last` this often, for --resume
     device: str = "auto"
+    cuda_graph: bool = True  # on CUDA, full batch: replay each epoch as one captured graph
 
     @classmethod
     def from_preset(cls, preset, **overrides) -> "TrainConfig":
@@ -128,8 +129,12 @@ class Trainer:
         self.data = make_data(task, self.splits, self.device)
         factory = model_entries()[cfg.model].obj
         self.model = factory(task, self.seeds, **cfg.model_sizes).to(self.device)
+        # CUDA graphs remove the per-kernel launch cost that dominates small models on a GPU
+        self._use_graph = self.device.type == "cuda" and cfg.cuda_graph and not cfg.batch_size
+        self._graph, self._eager_steps = None, 0
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                                     weight_decay=cfg.weight_decay, **_fast_adamw(self.device))
+                                     weight_decay=cfg.weight_decay, **_fast_adamw(self.device),
+                                     **({"capturable": True} if self._use_graph else {}))
         self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]  # mini-batch order
         self.probes = make_probes(task, get_symmetries(task), cfg.violation_samples, cfg.metrics_seed)
         self.geometry = torch.as_tensor(np.asarray(task.geometry_tokens()), device=self.device)
@@ -214,8 +219,9 @@ class Trainer:
             for name, p in self.model.named_parameters():
                 p.copy_(torch.stack([t[f"model.{name}"] for t, _ in states]).to(self.device))
                 if f"opt.{name}.exp_avg" in states[0][0]:
+                    step_device = self.device if self._use_graph else "cpu"  # capturable wants it on the GPU
                     self.opt.state[p] = {
-                        "step": torch.tensor(states[0][1]["step"]),
+                        "step": torch.tensor(states[0][1]["step"], dtype=torch.float32, device=step_device),
                         **{k: torch.stack([t[f"opt.{name}.{k}"] for t, _ in states]).to(self.device)
                            for k in ("exp_avg", "exp_avg_sq")}}
         for g, (t, m) in zip(self.gens, states):
@@ -232,23 +238,53 @@ class Trainer:
         self._saved_at = time.monotonic()
 
     # --- the loop --------------------------------------------------------------------
+    def _update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        logits = self.model(x)
+        # float64 loss: no softmax collapse late in training (Prieto et al.)
+        loss = F.cross_entropy(logits.double().flatten(0, 1), y.flatten(), reduction="none")
+        loss = loss.view(len(self.seeds), -1).mean(1).sum()  # each seed: the gradient of its own mean
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+
     def step(self) -> None:
+        """One epoch: a full-batch update, or one pass of seeded mini-batches."""
         d, cfg = self.data, self.cfg
-        n = d.x_train.shape[1]
-        batches = [torch.arange(n, device=self.device).expand(len(self.seeds), n)] if not cfg.batch_size else \
-            list(torch.stack([torch.randperm(n, generator=g) for g in self.gens]).to(self.device)
-                 .split(cfg.batch_size, dim=1))
-        for idx in batches:
-            x = d.x_train if not cfg.batch_size else torch.gather(
-                d.x_train, 1, idx.unsqueeze(-1).expand(-1, -1, d.x_train.shape[-1]))
-            y = d.y_train if not cfg.batch_size else torch.gather(d.y_train, 1, idx)
-            logits = self.model(x)
-            # float64 loss: no softmax collapse late in training (Prieto et al.)
-            loss = F.cross_entropy(logits.double().flatten(0, 1), y.flatten(), reduction="none")
-            loss = loss.view(len(self.seeds), -1).mean(1).sum()
+        if self._graph is not None:
+            self._graph.replay()
+        elif not cfg.batch_size:
+            if self._use_graph:
+                self._eager_steps += 1
+                if self._eager_steps > 3:  # after warm-up steps on a side stream, capture once
+                    self._capture()
+                    self._graph.replay()
+                    return
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    self._update(d.x_train, d.y_train)
+                torch.cuda.current_stream().wait_stream(side)
+            else:
+                self._update(d.x_train, d.y_train)
+        else:
+            n = d.x_train.shape[1]
+            order = torch.stack([torch.randperm(n, generator=g) for g in self.gens]).to(self.device)
+            for idx in order.split(cfg.batch_size, dim=1):
+                x = torch.gather(d.x_train, 1, idx.unsqueeze(-1).expand(-1, -1, d.x_train.shape[-1]))
+                self._update(x, torch.gather(d.y_train, 1, idx))
+
+    def _capture(self) -> None:
+        """Record one full-batch update as a CUDA graph: each epoch is then a single replay."""
+        try:
+            graph = torch.cuda.CUDAGraph()
             self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+            with torch.cuda.graph(graph):
+                self._update(self.data.x_train, self.data.y_train)
+            self._graph = graph
+        except RuntimeError as err:  # fall back to eager steps, loudly
+            print(f"symreg: CUDA graph capture failed ({err}); continuing without it", file=sys.stderr)
+            self._use_graph, self._graph = False, None
+            self._update(self.data.x_train, self.data.y_train)
 
     def evaluate(self) -> list[dict]:
         rows = evaluate(self.model, self.task, self.data.x_all, self.data.y_all,
