@@ -149,12 +149,13 @@ class Associativity(Law):
         cw = len(classes)
 
         def chained(first: np.ndarray, outer_left: bool, fixed: np.ndarray) -> "torch.Tensor":
-            lp_first = logp(task.index_of(first))  # (n, C)
+            lp_first = logp(task.index_of(first))  # (..., n, C)
             w = np.broadcast_to(classes, (n, cw))
             f = np.broadcast_to(fixed[:, None], (n, cw))
             pairs = np.stack([w, f] if outer_left else [f, w], axis=-1).reshape(-1, 2)
-            lp_second = logp(task.index_of(pairs)).reshape(n, cw, -1)  # (n, w, k)
-            return torch.logsumexp(lp_first[:, :, None] + lp_second, dim=1)
+            lp_second = logp(task.index_of(pairs))
+            lp_second = lp_second.reshape(*lp_second.shape[:-2], n, cw, -1)  # (..., n, w, k)
+            return torch.logsumexp(lp_first.unsqueeze(-1) + lp_second, dim=-2)
 
         left = chained(np.stack([a, b], 1), True, c)
         right = chained(self._right_inner(b, c), False, a)
@@ -256,12 +257,12 @@ class TriangleEquality(Law):
         lp_ab = logp(task.index_of(np.stack([a, b], 1)))
         lp_bc = logp(task.index_of(np.stack([b, c], 1)))
         lp_ac = logp(task.index_of(np.stack([a, c], 1)))
-        k = lp_ab.shape[1]
+        k = lp_ab.shape[-1]
         i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
         keep = (i + j < k).reshape(-1)
         spread = torch.zeros(k * k, k, dtype=lp_ab.dtype, device=lp_ab.device)
         spread[np.nonzero(keep)[0], (i + j).reshape(-1)[keep]] = 1.0
-        outer = (lp_ab.exp()[:, :, None] * lp_bc.exp()[:, None, :]).reshape(len(a), -1)
+        outer = (lp_ab.exp().unsqueeze(-1) * lp_bc.exp().unsqueeze(-2)).flatten(-2)  # (..., n, k*k)
         conv = (outer @ spread).clamp_min(torch.finfo(lp_ab.dtype).tiny)
         log_conv = conv.log() - conv.sum(-1, keepdim=True).log()
         return kl_sym(log_conv, lp_ac)
@@ -336,7 +337,7 @@ class Transitivity(Law):
         def log_odds(x: np.ndarray, y: np.ndarray) -> "torch.Tensor":
             def score(rel: np.ndarray) -> "torch.Tensor":
                 lp = logp(task.index_of(self._query(x, y, rel)))
-                return lp[:, 1] - lp[:, 0]
+                return lp[..., 1] - lp[..., 0]
 
             return score(self.greater[k]) - score(self.less[k])
 

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
     from .task import Task
 
-LogpFn = Callable[[np.ndarray], "torch.Tensor"]  # domain row indices -> (n, C) log-probs
+# domain row indices (n,) -> log-probs (..., n, C); leading axes (e.g. seeds) pass through
+LogpFn = Callable[[np.ndarray], "torch.Tensor"]
 
 
 @dataclass
@@ -93,7 +94,11 @@ class Symmetry(ABC):
 
     @abstractmethod
     def violation(self, task: "Task", instances: dict, logp: LogpFn) -> "torch.Tensor":
-        """Per-instance symmetric KL of a model's predictions; differentiable."""
+        """Per-instance symmetric KL of a model's predictions, (..., n); differentiable.
+
+        ``logp(rows)`` returns log-probabilities (..., len(rows), C) for domain
+        rows; any leading axes (seeds) carry through to the result.
+        """
 
     def summary(self) -> dict:
         return {"name": self.name, "kind": self.kind, "description": self.description}
@@ -263,9 +268,9 @@ class GroupAction(Symmetry):
     def violation(self, task: "Task", instances: dict, logp: LogpFn) -> "torch.Tensor":
         import torch
 
-        lp_x, lp_gx = logp(instances["x"]), logp(instances["gx"])
+        lp_x, lp_gx = logp(instances["x"]), logp(instances["gx"])  # (..., n, C)
         inv = torch.as_tensor(np.argsort(instances["out"], axis=1), device=lp_x.device)
-        aligned = torch.gather(lp_x, 1, inv)  # aligned[c'] = p_x[g^-1 c']
+        aligned = torch.gather(lp_x, -1, inv.expand_as(lp_x))  # aligned[c'] = p_x[g^-1 c']
         return kl_sym(aligned, lp_gx)
 
     def verify(self, task: "Task", *, max_exhaustive: int = 4_000_000, samples: int = 2000,

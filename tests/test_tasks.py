@@ -174,3 +174,17 @@ def test_mod_add_orbit_matches_hand_computation(data):
     shift = (np.arange(11) + k) % 11
     g = element(task, tokens={0: shift}, outputs=shift)
     assert apply(g, np.array([[x, y]]), 11).tolist() == [[(x + k) % 11, y]]
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_violation_carries_a_leading_seed_axis(name):
+    task = quick_task(name)
+    gen = torch.Generator().manual_seed(1)
+    tables = torch.randn(2, len(task), task.n_classes, generator=gen, dtype=torch.float64).log_softmax(-1)
+    rng = np.random.default_rng(2)
+    for sym in get_symmetries(task):
+        inst = sym.sample(task, 16, rng)
+        both = sym.violation(task, inst, lambda idx: tables[:, torch.as_tensor(np.asarray(idx))])
+        for s in range(2):
+            one = sym.violation(task, inst, lambda idx, s=s: tables[s][torch.as_tensor(np.asarray(idx))])
+            assert torch.allclose(both[s], one), sym.name
