@@ -172,6 +172,21 @@ class Task(ABC):
         """Known coordinates of ``geometry_tokens`` (graph layout, attribute grid), if any."""
         return None
 
+    def geometry_edges(self) -> np.ndarray:
+        """Pairs of positions in ``geometry_tokens`` that are neighbours (E, 2).
+
+        Nearest neighbours in ``geometry_coords`` when the task has them (grid,
+        cycle and cube edges, attribute-grid steps); otherwise consecutive tokens.
+        """
+        coords = self.geometry_coords()
+        n = len(self.geometry_tokens())
+        if coords is None:
+            return np.stack([np.arange(n - 1), np.arange(1, n)], 1)
+        d = np.linalg.norm(coords[:, None, :] - coords[None, :, :], axis=-1)
+        step = d[d > 1e-9].min()
+        i, j = np.nonzero(np.triu((d > 1e-9) & (d <= 1.1 * step), 1))  # 10%: chords of a cycle
+        return np.stack([i, j], 1)
+
     @property
     def encoding_example(self) -> str:
         """One worked example of the token encoding, in words."""

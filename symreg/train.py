@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from . import __version__
+from .accelerate import GrokFast, make_aux_losses
 from .data import make_data, split_rows
 from .errors import UsageError, unknown
 from .metrics import evaluate, make_probes
@@ -56,6 +57,14 @@ class TrainConfig:
     checkpoint_every_s: float = 60.0  # also save `last` this often, for --resume
     device: str = "auto"
     cuda_graph: bool = True  # on CUDA, full batch: replay each epoch as one captured graph
+    # acceleration (symreg/accelerate.py)
+    aux: list = field(default_factory=list)  # "sym:NAME" / "geom:nuclear|entropy|lipschitz"
+    aux_weight: float = 1.0  # lambda; the paper's 1.0
+    aux_samples: int = 64  # instances per symmetry loss per epoch
+    grokfast: str = ""  # "", "ema" or "ma" (Lee et al. 2024)
+    grokfast_alpha: float = 0.98
+    grokfast_lamb: float = 2.0
+    grokfast_window: int = 100
 
     @classmethod
     def from_preset(cls, preset, **overrides) -> "TrainConfig":
@@ -75,6 +84,10 @@ class TrainConfig:
             (self.violation_samples >= 1, f"violation_samples {self.violation_samples} must be at least 1"),
             (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
              f"device {self.device!r} is not one of auto, cpu, cuda"),
+            (self.grokfast in ("", "ema", "ma"), f"grokfast {self.grokfast!r} is not one of ema, ma"),
+            (self.aux_samples >= 1, f"aux_samples {self.aux_samples} must be at least 1"),
+            (0 <= self.grokfast_alpha < 1, f"grokfast_alpha {self.grokfast_alpha} must be in [0, 1)"),
+            (self.grokfast_window >= 1, f"grokfast_window {self.grokfast_window} must be at least 1"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -130,12 +143,16 @@ class Trainer:
         factory = model_entries()[cfg.model].obj
         self.model = factory(task, self.seeds, **cfg.model_sizes).to(self.device)
         # CUDA graphs remove the per-kernel launch cost that dominates small models on a GPU
-        self._use_graph = self.device.type == "cuda" and cfg.cuda_graph and not cfg.batch_size
+        self._use_graph = (self.device.type == "cuda" and cfg.cuda_graph and not cfg.batch_size
+                           and not cfg.aux and cfg.grokfast != "ma")  # those draw on the host each epoch
         self._graph, self._eager_steps = None, 0
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                                      weight_decay=cfg.weight_decay, **_fast_adamw(self.device),
                                      **({"capturable": True} if self._use_graph else {}))
         self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]  # mini-batch order
+        self.aux = make_aux_losses(task, list(cfg.aux), cfg.aux_samples)
+        self.grokfast = (GrokFast(self.model.parameters(), cfg.grokfast, cfg.grokfast_alpha,
+                                  cfg.grokfast_lamb, cfg.grokfast_window) if cfg.grokfast else None)
         self.probes = make_probes(task, get_symmetries(task), cfg.violation_samples, cfg.metrics_seed)
         self.geometry = torch.as_tensor(np.asarray(task.geometry_tokens()), device=self.device)
         self.epoch = 0
@@ -148,6 +165,7 @@ class Trainer:
               progress: Callable | None = None) -> "Trainer":
         cfg.validate()
         resolve_device(cfg.device)  # fail before anything is written
+        make_aux_losses(task, list(cfg.aux), cfg.aux_samples)
         root = Path(out) if out else default_out(task, seeds)
         single = len(seeds) == 1
         paths = [root] if single else [root / f"seed-{s}" for s in seeds]
@@ -206,6 +224,8 @@ class Trainer:
                 if key in st:
                     tensors[f"opt.{name}.{key}"] = st[key][s].cpu()
         tensors["rng"] = self.gens[s].get_state()
+        if self.grokfast:
+            tensors.update(self.grokfast.state(s))
         steps = [float(st["step"]) for st in self.opt.state.values() if "step" in st]
         meta = {"epoch": self.epoch, "step": steps[0] if steps else 0.0,
                 "generalized_epoch": self.generalized[s], "active": self.active[s]}
@@ -226,6 +246,8 @@ class Trainer:
                            for k in ("exp_avg", "exp_avg_sq")}}
         for g, (t, m) in zip(self.gens, states):
             g.set_state(t["rng"])
+        if self.grokfast:
+            self.grokfast.load([t for t, _ in states], self.device)
         self.epoch = epochs.pop()
         self.generalized = [m["generalized_epoch"] for _, m in states]
         self.active = [m["active"] for _, m in states]
@@ -243,8 +265,12 @@ class Trainer:
         # float64 loss: no softmax collapse late in training (Prieto et al.)
         loss = F.cross_entropy(logits.double().flatten(0, 1), y.flatten(), reduction="none")
         loss = loss.view(len(self.seeds), -1).mean(1).sum()  # each seed: the gradient of its own mean
+        for term in self.aux:
+            loss = loss + self.cfg.aux_weight * term(self, self.epoch).sum()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        if self.grokfast:
+            self.grokfast()
         self.opt.step()
 
     def step(self) -> None:

@@ -192,3 +192,43 @@ def test_mlp_and_transformer_train_on_every_domain(tmp_path, name):
                       tmp_path / model).run()
         rows = read_metrics(tmp_path / model / "metrics.jsonl")[0]
         assert rows[-1]["train_loss"] < rows[0]["train_loss"] + 1.0
+
+
+@pytest.mark.parametrize("aux", [["sym:commutativity"], ["sym:associativity", "geom:nuclear"],
+                                 ["geom:entropy", "geom:lipschitz"]])
+def test_auxiliary_losses_train_and_resume_identically(tmp_path, aux):
+    task = get_task("mod_add", p=11)
+    cfg = dict(aux=aux, aux_samples=8, epochs=12, eval_every=4, grokfast="ema")
+    Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "a").run()
+    t = Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "b")
+    orig = t.step
+
+    def step():
+        if t.epoch == 7:
+            raise KeyboardInterrupt
+        orig()
+
+    t.step = step
+    with pytest.raises(KeyboardInterrupt):
+        t.run()
+    Trainer.resume(tmp_path / "b").run()
+    assert strip_time(read_metrics(tmp_path / "a" / "metrics.jsonl")[0]) == \
+        strip_time(read_metrics(tmp_path / "b" / "metrics.jsonl")[0])
+
+
+def test_symmetry_loss_lowers_that_violation(tmp_path):
+    """With only the commutativity loss (no cross-entropy signal used), the violation falls."""
+    task = get_task("mod_add", p=11)
+    cfg = tiny_cfg(aux=["sym:commutativity"], aux_weight=100.0, aux_samples=64, epochs=60, eval_every=60,
+                   lr=3e-3)
+    Trainer.fresh(task, cfg, [0], tmp_path / "sym").run()
+    Trainer.fresh(task, tiny_cfg(epochs=60, eval_every=60, lr=3e-3), [0], tmp_path / "base").run()
+    sym = read_metrics(tmp_path / "sym" / "metrics.jsonl")[0][-1]["violation_mean"]["commutativity"]
+    base = read_metrics(tmp_path / "base" / "metrics.jsonl")[0][-1]["violation_mean"]["commutativity"]
+    assert sym < base / 10
+
+
+def test_unknown_auxiliary_loss_names_the_valid_ones_and_writes_nothing(tmp_path):
+    with pytest.raises(Exception, match="Unknown auxiliary loss for task 'mod_add': 'sym:nope'.*sym:commutativity"):
+        Trainer.fresh(get_task("mod_add", p=11), tiny_cfg(aux=["sym:nope"]), [0], tmp_path / "run")
+    assert not (tmp_path / "run").exists()

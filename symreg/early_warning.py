@@ -1,0 +1,859 @@
+"""Is a signal an early warning of generalization? Tested the way a detector is tested.
+
+The paper (arXiv 2603.01968, Sec. 6.2, App. B) claims a soft threshold: once a
+run's maximum instance-level symmetry violation falls below a task-specific
+level, the run reaches perfect test accuracy. This module turns that claim into
+a detector and scores it on runs, next to the baselines the field uses, in the
+protocol of the F-I-T "hard indicators" study: thresholds calibrated on some
+seeds, lead time and false alarms measured on held-out seeds, ROC-AUC
+(peers.md, "Early-warning prior art" and Sec. 4 item 6). Pure Python and
+numpy; it reads :class:`symreg.runs.Run` objects, never a model.
+
+Choices, and why
+----------------
+**Signals.** A signal is one number per evaluation where *lower* means "closer
+to generalizing" (:func:`signal_series`):
+
+- ``"violation"`` (default; the paper's criterion): the maximum, over the
+  run's symmetries, of ``violation_max`` (the maximum instance-level
+  violation). The run's symmetries are the union of the keys of all its rows;
+  a row missing any of them (or holding NaN) gives ``None``, because a max
+  over fewer symmetries could be falsely low.
+- ``"violation:<sym>"``: ``violation_max`` of one symmetry.
+- baselines ``"param_norm"`` (weight norm, falls under weight decay while a
+  run groks) and ``"train_loss"``; optionally ``"eff_dim"``.
+
+Test loss and accuracy are deliberately not signals: they define the label.
+NaN is treated as missing; ``inf`` is a legitimate (very high) value.
+
+**Generalization** is the first evaluation with test accuracy >=
+``generalize_acc`` (default ``Thresholds().generalize_acc`` = 0.99, the same
+rule and default as :func:`symreg.diagnose.events`, so the two agree on which
+runs generalized). A run that never gets there is a negative run.
+
+**The criterion, per run** (:func:`predicted_epoch`): the first alarm is the
+first evaluation with ``value < threshold``, over the whole run (so an alarm
+after generalization shows up as a *late* warning). ``lead_time =
+generalization_epoch - first_alarm``; positive means warned in advance. There
+is no hold/persistence requirement, as in the paper. Generalizing runs are
+sorted into *warned before* (lead > 0; this includes alarms more than
+``horizon`` early, which are *also* counted as false alarms), *warned late*
+(lead <= 0: an alarm at the very evaluation that generalizes is not a
+warning) and *never warned*. Coverage = warned before / generalizing runs.
+
+**Samples and labels for the pooled detector** (:func:`pooled_samples`): every
+evaluation ``t`` with a value, taken *before* its run generalizes (``t < g``;
+every evaluation of a run that never generalizes) is one sample. Label 1 if
+the run generalizes within the next ``horizon`` epochs (``g - t <= horizon``),
+else 0. Evaluations of never-generalizing runs are all negatives, including
+the last ``horizon`` epochs of a run that might have generalized just after
+training stopped (right-censored); this is conservative (it can only add false
+alarms) and ``drop_censored=True`` leaves them out of the pooled samples
+(calibration and pooled rates; run-level counts are unchanged) instead. The score is
+``-value``; ROC-AUC is rank-based, so ``-value`` and ``-log(value)`` give the
+same AUC and no log (which fails at 0) is taken.
+
+**ROC-AUC** (:func:`roc_auc`) is the Mann-Whitney U statistic divided by
+``n_pos * n_neg``, ties getting average ranks (a tied positive/negative pair
+counts one half); ``None`` when a class is empty. :func:`auc_by_epoch` gives
+the same AUC across runs at each evaluation epoch, using only epochs at which
+every run that has not yet generalized has a value (runs that already
+generalized are not samples there), and only where both classes occur.
+
+**Horizon** (:func:`default_horizon`): when not given, 10% of the last epoch
+of the longest *calibration* run, rounded up, but at least the median spacing
+between evaluations (so that label 1 is not empty by construction); 1000 if
+there is nothing to measure. It is computed from calibration runs only so
+nothing about the held-out runs enters the detector.
+
+**Calibration vs held-out** (:func:`split_runs`): runs are split by run (a
+run is a seed, so this is a seed-level split), deterministically from
+``seed``, after sorting runs by path and seed so the input order does not
+matter, and stratified by outcome (generalized or not) so both halves see
+both kinds of run when possible; each half gets at least one run when there
+are two or more. :func:`calibrate_threshold` picks the *largest* threshold
+whose pooled false-positive rate (alarms ``value < threshold`` on label-0
+samples) on the calibration runs is <= ``max_fpr``: with negatives sorted
+ascending ``v_0 <= v_1 <= ...`` and ``k = floor(max_fpr * n_neg)`` that is
+``v_k`` exactly (strict ``<`` makes the supremum attained); ``inf`` when
+``k >= n_neg``; ``None`` when the calibration runs have no negative sample.
+Sample-level calibration (the default, as in F-I-T) does not bound the
+*run*-level false-alarm rate of a first-alarm rule: a run with hundreds of
+evaluations on a noisy plateau almost surely has one below a 5% quantile.
+``level="run"`` calibrates that rate instead (each run's smallest label-0
+value, same quantile rule), which is what the paper's per-run criterion needs.
+:func:`evaluate_detector` then applies it, unchanged, to the held-out runs.
+
+**False alarms, per run.** A run raises a false alarm if it alarms at a
+label-0 sample: a never-generalizing run that alarms at all, or a generalizing
+run whose first alarm is more than ``horizon`` epochs before it generalizes.
+The run-level false-positive rate divides their number by the runs *at risk*
+(runs with at least one label-0 sample); the rate among never-generalizing
+runs alone is reported too. Pooled sample-level FPR and TPR at the threshold
+are alarms on label-0 / label-1 samples.
+
+**The paper's association test** (:func:`sign_test`): per run, the criterion is
+*consistent* if ``(final value < threshold) == (run generalized)``, with the
+final value the last non-missing one. Under the null that consistency is a
+coin flip, ``p = P(X >= k | n, 1/2)`` exactly (``sum comb(n, i), i >= k, over
+2**n``), so 20/20 gives ``2**-20 = 9.5367e-7``, the paper's first p-value.
+(The paper's other two, ``2.734e-2 = 7/256`` and ``2**-5``, are exact tails of
+a Wilcoxon signed-rank test with n = 8 and n = 5, and 7/256 is not a sign-test
+tail for any n <= 40, so the paper's test may have been a signed-rank test;
+the sign test is what is implemented here.) It also reports the Mann-Whitney
+AUC of ``-final value`` for generalized vs not, when both exist.
+
+**The protocol** (:func:`analyse`): split, horizon from the calibration runs,
+then per signal: threshold from calibration runs, detector metrics on held-out
+runs, the sign test on held-out runs (threshold chosen elsewhere, so honest)
+and on all runs (``sign_test_all``, comparable to the paper's 20-seed numbers
+but in-sample for the calibration half), and :func:`auc_by_epoch` on all runs
+(descriptive, no threshold). The result is JSON-ready: non-finite floats
+become ``None`` with a note. Runs with no rows, and runs whose signal is
+missing everywhere, are skipped with a note; no runs, all runs generalizing
+or none generalizing give ``None`` where a number is undefined, never an
+exception. :func:`markdown` renders it as a report section and
+:func:`summary_rows` as a printed table.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from .diagnose import Thresholds, first_at_least
+from .runs import Run
+
+BASELINES = ("param_norm", "train_loss", "eff_dim")
+DEFAULT_SIGNALS = ("violation", "param_norm", "train_loss")
+_FALLBACK_HORIZON = 1000
+
+
+# --------------------------------------------------------------------------- signals
+
+def _clean(v) -> float | None:
+    """A float, or None for missing/NaN/non-numeric values."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _run_symmetries(run: Run) -> list[str]:
+    names: dict[str, None] = {}
+    for r in run.rows:
+        names.update(dict.fromkeys(r.get("violation_max") or {}))
+    return list(names)
+
+
+def signal_series(run: Run, name: str = "violation") -> tuple[list[int], list[float | None]]:
+    """Epochs and values of one signal of ``run`` (lower = closer to generalizing).
+
+    Parameters
+    ----------
+    run : Run
+        A run; its ``rows`` are read in order.
+    name : str
+        ``"violation"`` (max over the run's symmetries of ``violation_max``),
+        ``"violation:<sym>"``, ``"param_norm"``, ``"train_loss"`` or ``"eff_dim"``.
+
+    Returns
+    -------
+    epochs, values : list, list
+        One entry per row; a value is ``None`` where it is missing or NaN.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> rows = [{"epoch": 0, "violation_max": {"comm": 0.5, "assoc": 2.0}},
+    ...         {"epoch": 10, "violation_max": {"comm": 1e-4, "assoc": 1e-3}},
+    ...         {"epoch": 20, "violation_max": {"comm": 1e-5}}]
+    >>> run = Run(Path("r"), {}, rows)
+    >>> signal_series(run)
+    ([0, 10, 20], [2.0, 0.001, None])
+    >>> signal_series(run, "violation:comm")[1]
+    [0.5, 0.0001, 1e-05]
+    """
+    epochs = [r["epoch"] for r in run.rows]
+    if name == "violation":
+        syms = _run_symmetries(run)
+        values = []
+        for r in run.rows:
+            vm = r.get("violation_max") or {}
+            vs = [_clean(vm.get(s)) for s in syms]
+            values.append(max(vs) if syms and all(v is not None for v in vs) else None)
+    elif name.startswith("violation:"):
+        sym = name.split(":", 1)[1]
+        values = [_clean((r.get("violation_max") or {}).get(sym)) for r in run.rows]
+    elif name in BASELINES:
+        values = [_clean(r.get(name)) for r in run.rows]
+    else:
+        raise ValueError(f"unknown signal {name!r}; use 'violation', 'violation:<symmetry>' "
+                         f"or one of {', '.join(BASELINES)}")
+    return epochs, values
+
+
+def predicted_epoch(epochs, values, threshold) -> int | None:
+    """The paper's criterion: first epoch whose value is below ``threshold`` (None if never).
+
+    Examples
+    --------
+    >>> predicted_epoch([0, 10, 20, 30], [1.0, None, 5e-4, 1e-5], 1e-3)
+    20
+    >>> predicted_epoch([0, 10], [1.0, 0.5], 1e-3) is None
+    True
+    """
+    if threshold is None:
+        return None
+    return next((e for e, v in zip(epochs, values) if v is not None and v < threshold), None)
+
+
+def generalization_epoch(run: Run, generalize_acc: float | None = None) -> int | None:
+    """First epoch with test accuracy >= ``generalize_acc`` (same rule as ``diagnose.events``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> run = Run(Path("r"), {}, [{"epoch": 0, "test_acc": 0.1}, {"epoch": 50, "test_acc": 1.0}])
+    >>> generalization_epoch(run)
+    50
+    """
+    level = Thresholds().generalize_acc if generalize_acc is None else generalize_acc
+    epochs, acc = run.series("test_acc")
+    return first_at_least(epochs, acc, level)
+
+
+def _label_name(run: Run) -> str:
+    return run.name
+
+
+def _prepare(runs, signal, generalize_acc):
+    """(run, epochs, values, gen) for each usable run, and notes on the skipped ones."""
+    table, notes = [], []
+    for run in runs:
+        if not run.rows:
+            notes.append(f"{_label_name(run)} ({run.path}): no evaluations; skipped")
+            continue
+        epochs, values = signal_series(run, signal)
+        if all(v is None for v in values):
+            notes.append(f"{_label_name(run)} ({run.path}): signal {signal!r} missing; skipped")
+            continue
+        missing = sum(v is None for v in values)
+        if missing:
+            notes.append(f"{_label_name(run)} ({run.path}): {missing} of {len(values)} evaluations "
+                         f"lack {signal!r}; those evaluations skipped")
+        table.append((run, epochs, values, generalization_epoch(run, generalize_acc)))
+    return table, notes
+
+
+# --------------------------------------------------------------------------- statistics
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    n = len(x)
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]]) if n else np.array([], int)
+    ends = np.r_[starts[1:], n]
+    ranks = np.empty(n)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
+def roc_auc(scores, labels) -> float | None:
+    """ROC-AUC of ``scores`` for ``labels`` (higher score = positive) via Mann-Whitney U.
+
+    Ties get average ranks, so a tied positive/negative pair counts 1/2.
+    Returns None when either class is empty.
+
+    Examples
+    --------
+    >>> roc_auc([0.9, 0.8, 0.3, 0.1], [1, 1, 0, 0])
+    1.0
+    >>> roc_auc([0.5, 0.5, 0.2], [1, 0, 0])
+    0.75
+    >>> roc_auc([1.0, 2.0], [1, 1]) is None
+    True
+    """
+    s = np.asarray(scores, dtype=float).ravel()
+    y = np.asarray(labels).astype(bool).ravel()
+    if s.shape != y.shape:
+        raise ValueError(f"{len(s)} scores but {len(y)} labels")
+    if np.isnan(s).any():
+        raise ValueError("scores contain NaN")
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return None
+    u = _average_ranks(s)[y].sum() - n1 * (n1 + 1) / 2.0
+    return float(u / (n1 * n0))
+
+
+def sign_test_p(k: int, n: int) -> float | None:
+    """Exact one-sided binomial tail ``P(X >= k | n, 1/2)``; None when ``n == 0``.
+
+    Examples
+    --------
+    >>> sign_test_p(20, 20) == 2 ** -20
+    True
+    >>> sign_test_p(0, 5)
+    1.0
+    """
+    if n <= 0:
+        return None
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    return float(Fraction(sum(math.comb(n, i) for i in range(k, n + 1)), 2 ** n))
+
+
+def _quantiles(xs) -> dict:
+    if not xs:
+        return {"n": 0, "median": None, "q1": None, "q3": None, "min": None, "max": None}
+    a = np.asarray(xs, dtype=float)
+    q1, med, q3 = np.percentile(a, [25, 50, 75])
+    return {"n": len(xs), "median": float(med), "q1": float(q1), "q3": float(q3),
+            "min": float(a.min()), "max": float(a.max())}
+
+
+# --------------------------------------------------------------------------- samples
+
+def pooled_samples(runs, signal: str = "violation", horizon: float = _FALLBACK_HORIZON,
+                   generalize_acc: float | None = None, drop_censored: bool = False) -> dict:
+    """Labelled (run, epoch) samples for the pooled detector.
+
+    A sample is an evaluation before its run generalizes (every evaluation of a
+    run that never does); label 1 if the run generalizes within ``horizon``
+    epochs. ``drop_censored`` leaves out the last ``horizon`` epochs of runs
+    that never generalize (their label is unknown).
+
+    Returns
+    -------
+    dict
+        ``values``, ``labels`` (0/1), ``epochs``, ``run`` (index into the
+        usable runs), ``runs`` (their names) and ``notes``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> rows = [{"epoch": e, "test_acc": float(e >= 30), "param_norm": 10.0 - e / 10}
+    ...         for e in range(0, 50, 10)]
+    >>> s = pooled_samples([Run(Path("r"), {}, rows)], "param_norm", horizon=10)
+    >>> s["epochs"], s["labels"]
+    ([0, 10, 20], [0, 0, 1])
+    """
+    table, notes = _prepare(runs, signal, generalize_acc)
+    out = {"values": [], "labels": [], "epochs": [], "run": [], "runs": [], "notes": notes}
+    for i, (run, epochs, values, gen) in enumerate(table):
+        out["runs"].append(_label_name(run))
+        last = epochs[-1]
+        for e, v in zip(epochs, values):
+            if v is None or (gen is not None and e >= gen):
+                continue
+            if gen is None and drop_censored and last - e < horizon:
+                continue
+            out["values"].append(v)
+            out["labels"].append(int(gen is not None and gen - e <= horizon))
+            out["epochs"].append(e)
+            out["run"].append(i)
+    return out
+
+
+def auc_by_epoch(runs, signal: str = "violation", horizon: float = _FALLBACK_HORIZON,
+                 generalize_acc: float | None = None) -> list[dict]:
+    """Across runs, at each epoch, AUC of ``-value`` for "generalizes within ``horizon``".
+
+    Only epochs at which every run that has not generalized yet has a value
+    are used, and only those where both classes occur.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> def run(gen, vals):
+    ...     return Run(Path("r"), {}, [{"epoch": 10 * i, "test_acc": float(gen is not None
+    ...                 and 10 * i >= gen), "param_norm": v} for i, v in enumerate(vals)])
+    >>> auc_by_epoch([run(20, [3, 1, 1]), run(None, [3, 2, 2])], "param_norm", horizon=10)
+    [{'epoch': 10, 'n_pos': 1, 'n_neg': 1, 'auc': 1.0}]
+    """
+    table, _ = _prepare(runs, signal, generalize_acc)
+    maps = [(dict(zip(epochs, values)), gen) for _, epochs, values, gen in table]
+    all_epochs = sorted({e for _, epochs, _, _ in table for e in epochs})
+    out = []
+    for t in all_epochs:
+        pending = [(m, gen) for m, gen in maps if gen is None or t < gen]
+        if not pending or any(m.get(t) is None for m, _ in pending):
+            continue
+        labels = [int(gen is not None and gen - t <= horizon) for _, gen in pending]
+        auc = roc_auc([-m[t] for m, _ in pending], labels)
+        if auc is not None:
+            out.append({"epoch": t, "n_pos": sum(labels), "n_neg": len(labels) - sum(labels),
+                        "auc": auc})
+    return out
+
+
+# --------------------------------------------------------------------------- protocol
+
+def _natural(text: str) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+
+
+def _sort_key(run: Run):
+    return (_natural(str(run.path)), _natural(str(run.config.get("seed"))),
+            str(run.config.get("task")))
+
+
+def split_runs(runs, calibrate_fraction: float = 0.5, seed: int = 0,
+               generalize_acc: float | None = None) -> tuple[list[Run], list[Run]]:
+    """Split runs (seeds) into calibration and held-out sets, stratified by outcome.
+
+    Deterministic given ``seed`` and independent of the order of ``runs``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> runs = [Run(Path(f"r{i}"), {"seed": i}, [{"epoch": 0, "test_acc": float(i % 2)}])
+    ...         for i in range(6)]
+    >>> cal, test = split_runs(runs)
+    >>> len(cal), len(test), split_runs(runs[::-1]) == (cal, test)
+    (3, 3, True)
+    """
+    if not 0 <= calibrate_fraction <= 1:
+        raise ValueError(f"calibrate_fraction must be in [0, 1], got {calibrate_fraction}")
+    ordered = sorted(runs, key=_sort_key)
+    rng = np.random.default_rng(seed)
+    strata = [[r for r in ordered if generalization_epoch(r, generalize_acc) is not None],
+              [r for r in ordered if generalization_epoch(r, generalize_acc) is None]]
+    # shuffle each stratum, interleave them proportionally, take the first round(fraction * n)
+    keyed = []
+    for j, stratum in enumerate(strata):
+        for i, idx in enumerate(rng.permutation(len(stratum))):
+            keyed.append(((i + 0.5) / len(stratum), j, stratum[idx]))
+    queue = [r for *_, r in sorted(keyed, key=lambda t: t[:2])]
+    n_cal = int(math.floor(calibrate_fraction * len(queue) + 0.5))
+    cal, test = queue[:n_cal], queue[n_cal:]
+    if len(ordered) >= 2 and 0 < calibrate_fraction < 1:
+        if not test:
+            test.append(cal.pop())
+        elif not cal:
+            cal.append(test.pop())
+    return cal, test
+
+
+def default_horizon(runs) -> int:
+    """10% of the longest run's last epoch (rounded up), at least the median evaluation spacing.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> default_horizon([Run(Path("r"), {}, [{"epoch": e} for e in range(0, 5001, 100)])])
+    500
+    >>> default_horizon([Run(Path("r"), {}, [{"epoch": e} for e in range(0, 5001, 1000)])])
+    1000
+    >>> default_horizon([])
+    1000
+    """
+    lasts = [r.rows[-1]["epoch"] for r in runs if r.rows]
+    gaps = [b["epoch"] - a["epoch"] for r in runs for a, b in zip(r.rows, r.rows[1:])]
+    if not lasts or max(lasts) <= 0:
+        return _FALLBACK_HORIZON
+    h = math.ceil(0.1 * max(lasts))
+    if gaps:
+        h = max(h, int(math.ceil(float(np.median(gaps)))))
+    return max(h, 1)
+
+
+def calibrate_threshold(cal_runs, signal: str = "violation", horizon: float = _FALLBACK_HORIZON,
+                        max_fpr: float = 0.05, generalize_acc: float | None = None,
+                        drop_censored: bool = False, level: str = "sample") -> float | None:
+    """Largest threshold whose pooled false-positive rate on ``cal_runs`` is <= ``max_fpr``.
+
+    An alarm is ``value < threshold``; a false positive is an alarm on a
+    label-0 sample (see :func:`pooled_samples`). With ``level="run"`` the
+    rate is over runs instead: the fraction of calibration runs with a label-0
+    sample that raise at least one false alarm (the same quantile rule,
+    applied to each run's smallest label-0 value). Returns None when the
+    calibration runs have no label-0 sample, ``inf`` when ``max_fpr`` allows
+    every negative to alarm.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> rows = [{"epoch": e, "test_acc": 0.0, "param_norm": float(e)} for e in range(20)]
+    >>> calibrate_threshold([Run(Path("r"), {}, rows)], "param_norm", 5, max_fpr=0.1)
+    2.0
+    >>> calibrate_threshold([Run(Path("r"), {}, rows)], "param_norm", 5, 0.1, level="run")
+    0.0
+    """
+    if not 0 <= max_fpr <= 1:
+        raise ValueError(f"max_fpr must be in [0, 1], got {max_fpr}")
+    if level not in ("sample", "run"):
+        raise ValueError(f"level must be 'sample' or 'run', got {level!r}")
+    s = pooled_samples(cal_runs, signal, horizon, generalize_acc, drop_censored)
+    pairs = [(v, i) for v, y, i in zip(s["values"], s["labels"], s["run"]) if y == 0]
+    if level == "run":
+        minima: dict[int, float] = {}
+        for v, i in pairs:
+            minima[i] = min(v, minima.get(i, math.inf))
+        neg = sorted(minima.values())
+    else:
+        neg = sorted(v for v, _ in pairs)
+    if not neg:
+        return None
+    k = int(math.floor(max_fpr * len(neg) + 1e-9))
+    return math.inf if k >= len(neg) else float(neg[k])
+
+
+def _rates(values, labels, threshold) -> dict:
+    n1 = sum(labels)
+    n0 = len(labels) - n1
+    auc = roc_auc([-v for v in values], labels) if values else None
+    if threshold is None:
+        return {"n_pos": n1, "n_neg": n0, "fpr": None, "tpr": None, "roc_auc": auc}
+    fp = sum(1 for v, y in zip(values, labels) if y == 0 and v < threshold)
+    tp = sum(1 for v, y in zip(values, labels) if y == 1 and v < threshold)
+    return {"n_pos": n1, "n_neg": n0, "fpr": fp / n0 if n0 else None,
+            "tpr": tp / n1 if n1 else None, "roc_auc": auc}
+
+
+def evaluate_detector(test_runs, signal: str = "violation", threshold: float | None = None,
+                      horizon: float = _FALLBACK_HORIZON,
+                      generalize_acc: float | None = None, drop_censored: bool = False) -> dict:
+    """Score a fixed threshold on (held-out) runs: lead times, false alarms, FPR/TPR, AUC.
+
+    Returns
+    -------
+    dict
+        ``per_run`` (name, path, generalized, generalization_epoch,
+        first_alarm, lead_time, outcome), ``lead_time`` (quantiles over
+        generalizing runs that alarmed, and counts warned_before /
+        warned_late / never_warned, coverage), ``false_alarms`` (runs,
+        count, runs_at_risk, rate, non_generalizing_rate), ``pooled``
+        (n_pos, n_neg, fpr, tpr, roc_auc) and ``notes``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> rows = [{"epoch": e, "test_acc": float(e >= 40), "param_norm": 10.0 - e / 10}
+    ...         for e in range(0, 60, 10)]
+    >>> ev = evaluate_detector([Run(Path("r"), {}, rows)], "param_norm", 7.5, horizon=20)
+    >>> ev["per_run"][0]["first_alarm"], ev["per_run"][0]["lead_time"], ev["false_alarms"]["count"]
+    (30, 10, 0)
+    """
+    table, notes = _prepare(sorted(test_runs, key=_sort_key), signal, generalize_acc)
+    per_run, leads = [], []
+    warned_before = warned_late = never = 0
+    early, quiet_fail, at_risk = [], [], 0
+    for run, epochs, values, gen in table:
+        alarm = predicted_epoch(epochs, values, threshold)
+        lead = gen - alarm if gen is not None and alarm is not None else None
+        if gen is None:
+            at_risk += any(v is not None for v in values)
+            outcome = "quiet" if alarm is None else "false alarm"
+            if alarm is not None:
+                quiet_fail.append(_label_name(run))
+        else:
+            at_risk += any(v is not None and e < gen - horizon for e, v in zip(epochs, values))
+            if alarm is None:
+                never += 1
+                outcome = "never warned"
+            elif lead <= 0:
+                warned_late += 1
+                outcome = "late"
+                leads.append(lead)
+            else:
+                warned_before += 1
+                leads.append(lead)
+                outcome = "warned"
+                if lead > horizon:
+                    early.append(_label_name(run))
+                    outcome = "too early (false alarm)"
+        per_run.append({"run": _label_name(run), "path": str(run.path), "generalized": gen is not None,
+                        "generalization_epoch": gen, "first_alarm": alarm, "lead_time": lead,
+                        "outcome": outcome})
+    n_gen = sum(1 for *_, g in table if g is not None)
+    n_not = len(table) - n_gen
+    s = pooled_samples(test_runs, signal, horizon, generalize_acc, drop_censored)
+    count = len(early) + len(quiet_fail)
+    if threshold is None:  # no criterion to score: only the threshold-free AUC is defined
+        notes.append("no threshold: run-level alarms, lead times and rates are undefined")
+        for r in per_run:
+            r["outcome"] = None
+        leads, warned_before, warned_late, never, count = [], None, None, None, None
+        early, quiet_fail, at_risk = None, None, None
+    return {
+        "signal": signal, "threshold": threshold, "horizon": horizon,
+        "n_runs": len(table), "n_generalized": n_gen, "n_not_generalized": n_not,
+        "per_run": per_run,
+        "lead_time": {**_quantiles(leads), "warned_before": warned_before, "warned_late": warned_late,
+                      "never_warned": never,
+                      "coverage": warned_before / n_gen if n_gen and warned_before is not None else None},
+        "false_alarms": {"never_generalized_alarmed": quiet_fail, "alarmed_too_early": early,
+                         "count": count, "runs_at_risk": at_risk,
+                         "rate": count / at_risk if at_risk else None,
+                         "non_generalizing_rate": (len(quiet_fail) / n_not
+                                                   if n_not and quiet_fail is not None else None)},
+        "pooled": _rates(s["values"], s["labels"], threshold),
+        "notes": notes,
+    }
+
+
+def sign_test(runs, signal: str = "violation", threshold: float | None = None,
+              generalize_acc: float | None = None) -> dict:
+    """The paper's association test: does ``final value < threshold`` agree with the outcome?
+
+    ``p = P(X >= k | n, 1/2)`` for ``k`` consistent runs of ``n``; also the
+    Mann-Whitney AUC of ``-final value`` for generalized vs not.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> runs = [Run(Path(f"r{i}"), {"seed": i}, [{"epoch": 0, "test_acc": float(i < 10),
+    ...          "violation_max": {"c": 1e-5 if i < 10 else 1.0}}]) for i in range(20)]
+    >>> t = sign_test(runs, "violation", 1e-3)
+    >>> t["k"], t["n"], t["p"] == 2 ** -20, t["auc_final"]
+    (20, 20, True, 1.0)
+    """
+    table, notes = _prepare(runs, signal, generalize_acc)
+    finals, outcomes, per_run = [], [], []
+    for run, _, values, gen in table:
+        final = next(v for v in reversed(values) if v is not None)
+        finals.append(final)
+        outcomes.append(int(gen is not None))
+        consistent = None if threshold is None else (final < threshold) == (gen is not None)
+        per_run.append({"run": _label_name(run), "final": final, "generalized": gen is not None,
+                        "consistent": consistent})
+    n = len(table)
+    k = None if threshold is None else sum(bool(r["consistent"]) for r in per_run)
+    return {"signal": signal, "threshold": threshold, "n": n, "k": k,
+            "p": sign_test_p(k, n) if threshold is not None and n else None,
+            "n_generalized": sum(outcomes), "n_not_generalized": n - sum(outcomes),
+            "auc_final": roc_auc([-f for f in finals], outcomes) if finals else None,
+            "per_run": per_run, "notes": notes}
+
+
+def _json_ready(x, notes: list, where: str = ""):
+    if isinstance(x, dict):
+        return {k: _json_ready(v, notes, f"{where}.{k}" if where else str(k)) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_ready(v, notes, where) for v in x]
+    if isinstance(x, (np.floating, np.integer)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        notes.append(f"{where} was {x}; reported as null")
+        return None
+    return x
+
+
+def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None = None,
+            max_fpr: float = 0.05, calibrate_fraction: float = 0.5, seed: int = 0,
+            generalize_acc: float | None = None, drop_censored: bool = False,
+            level: str = "sample") -> dict:
+    """The whole protocol, for each signal side by side; a JSON-ready dict.
+
+    Split runs (:func:`split_runs`); horizon from the calibration runs unless
+    given (:func:`default_horizon`); per signal: threshold on calibration runs
+    (:func:`calibrate_threshold`), detector metrics on held-out runs
+    (:func:`evaluate_detector`), the sign test on held-out and on all runs, and
+    :func:`auc_by_epoch` on all runs.
+
+    Parameters
+    ----------
+    runs : sequence of Run
+        Runs of one task (one threshold is calibrated for all of them).
+    signals : sequence of str
+        Signal names (:func:`signal_series`).
+    horizon : float, optional
+        Epochs ahead that count as "upcoming"; default :func:`default_horizon`
+        of the calibration runs.
+    max_fpr : float
+        False-positive rate allowed on the calibration runs.
+    calibrate_fraction, seed : float, int
+        Passed to :func:`split_runs`.
+    generalize_acc : float, optional
+        Test accuracy that counts as generalized (default 0.99, as ``diagnose``).
+    drop_censored : bool
+        Leave the label-unknown tail of never-generalizing runs out of the pooled samples.
+    level : {"sample", "run"}
+        What ``max_fpr`` bounds (:func:`calibrate_threshold`).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> def run(i, gen):
+    ...     rows = [{"epoch": e, "test_acc": float(gen is not None and e >= gen),
+    ...              "violation_max": {"c": 1e-5 if gen is not None and e >= gen - 20 else 1.0}}
+    ...             for e in range(0, 200, 10)]
+    ...     return Run(Path(f"r{i}"), {"task": "t", "seed": i}, rows)
+    >>> res = analyse([run(i, 100 + 10 * i if i % 2 else None) for i in range(8)],
+    ...               signals=("violation",), horizon=20)
+    >>> v = res["signals"]["violation"]
+    >>> v["threshold"], v["held_out"]["pooled"]["roc_auc"], v["held_out"]["lead_time"]["median"]
+    (1.0, 1.0, 20.0)
+    """
+    notes: list[str] = []
+    usable = []
+    for run in runs:
+        if run.rows:
+            usable.append(run)
+        else:
+            notes.append(f"{_label_name(run)} ({run.path}): no evaluations; skipped")
+    cal, test = split_runs(usable, calibrate_fraction, seed, generalize_acc)
+    if horizon is None:
+        horizon = default_horizon(cal)
+        horizon_source = "default: 10% of the longest calibration run, at least one evaluation interval"
+    else:
+        horizon_source = "given"
+    n_gen = sum(generalization_epoch(r, generalize_acc) is not None for r in usable)
+    if not usable:
+        notes.append("no run has evaluations; nothing to analyse")
+    elif n_gen == 0:
+        notes.append("no run generalized: lead times and the positive class are undefined")
+    elif n_gen == len(usable):
+        notes.append("every run generalized: only pre-generalization evaluations can be negatives")
+    result = {
+        "protocol": {
+            "n_runs": len(runs), "n_used": len(usable), "n_generalized": n_gen,
+            "calibration_runs": [_label_name(r) for r in cal],
+            "held_out_runs": [_label_name(r) for r in test],
+            "horizon": horizon, "horizon_source": horizon_source, "max_fpr": max_fpr,
+            "calibrate_fraction": calibrate_fraction, "seed": seed,
+            "generalize_acc": Thresholds().generalize_acc if generalize_acc is None else generalize_acc,
+            "drop_censored": drop_censored, "fpr_level": level,
+        },
+        "signals": {},
+        "notes": notes,
+    }
+    for sig in signals:
+        sig_notes: list[str] = []
+        cal_s = pooled_samples(cal, sig, horizon, generalize_acc, drop_censored)
+        sig_notes += [f"calibration: {m}" for m in cal_s["notes"]]
+        threshold = calibrate_threshold(cal, sig, horizon, max_fpr, generalize_acc, drop_censored, level)
+        if threshold is None:
+            sig_notes.append("no label-0 sample among calibration runs: no threshold")
+        held = evaluate_detector(test, sig, threshold, horizon, generalize_acc, drop_censored)
+        sig_notes += [f"held-out: {m}" for m in held.pop("notes")]
+        st = sign_test(test, sig, threshold, generalize_acc)
+        st_all = sign_test(usable, sig, threshold, generalize_acc)
+        st.pop("notes")
+        st_all.pop("notes")
+        result["signals"][sig] = {
+            "threshold": threshold,
+            "calibration": _rates(cal_s["values"], cal_s["labels"], threshold),
+            "held_out": held,
+            "sign_test": st,
+            "sign_test_all": st_all,
+            "auc_by_epoch": auc_by_epoch(usable, sig, horizon, generalize_acc),
+            "notes": sig_notes,
+        }
+    extra: list[str] = []
+    result = _json_ready(result, extra)
+    result["notes"] += extra
+    return result
+
+
+# --------------------------------------------------------------------------- rendering
+
+def _f(x, fmt="{:.3g}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def _lead(lt: dict) -> str:
+    if not lt.get("n"):
+        return "-"
+    return f"{lt['median']:.4g} [{lt['q1']:.4g}, {lt['q3']:.4g}]"
+
+
+def summary_rows(result: dict) -> list[list[str]]:
+    """Rows for a printed table: one per signal (the first row is the header).
+
+    Examples
+    --------
+    >>> summary_rows({"signals": {}})[0][:3]
+    ['signal', 'ROC-AUC held-out', 'threshold']
+    """
+    rows = [["signal", "ROC-AUC held-out", "threshold", "lead time median [IQR]",
+             "run FPR", "sign test k/n", "p"]]
+    for sig, r in result["signals"].items():
+        h, st, fa = r["held_out"], r["sign_test"], r["held_out"]["false_alarms"]
+        fpr = "-" if fa["rate"] is None else f"{fa['rate']:.2f} ({fa['count']}/{fa['runs_at_risk']})"
+        kn = "-" if st["k"] is None else f"{st['k']}/{st['n']}"
+        rows.append([sig, _f(h["pooled"]["roc_auc"], "{:.3f}"), _f(r["threshold"]), _lead(h["lead_time"]),
+                     fpr, kn, _f(st["p"])])
+    return rows
+
+
+def _md_table(rows: list[list[str]]) -> str:
+    head, *body = rows
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def markdown(result: dict) -> str:
+    """A report section (markdown, with tables) for an :func:`analyse` result.
+
+    Examples
+    --------
+    >>> markdown(analyse([])).splitlines()[0]
+    '## Early warning: does the signal announce generalization?'
+    """
+    p = result["protocol"]
+    out = ["## Early warning: does the signal announce generalization?", ""]
+    out.append(
+        f"{p['n_used']} runs ({p['n_generalized']} generalized, test acc >= {p['generalize_acc']}); "
+        f"thresholds calibrated on {len(p['calibration_runs'])} runs and evaluated on "
+        f"{len(p['held_out_runs'])} held-out runs (split by seed, stratified by outcome, seed {p['seed']}). "
+        f"A sample is an evaluation before its run generalizes, labelled positive if the run "
+        f"generalizes within {p['horizon']} epochs ({p['horizon_source']}). The alarm is "
+        f"`value < threshold`; the threshold is the largest with false-positive rate <= "
+        f"{p['max_fpr']} on the calibration {'runs' if p.get('fpr_level') == 'run' else 'samples'}. "
+        f"Lead time = generalization epoch - first alarm.")
+    out += ["", _md_table(summary_rows(result)), ""]
+    if result["signals"]:
+        rows = [["signal", "calibration AUC", "sample FPR / TPR (held-out)", "warned before / late / never",
+                 "coverage", "lead min..max", "false alarms (never gen. / too early)",
+                 "sign test all runs k/n (p)", "AUC of final value"]]
+        for sig, r in result["signals"].items():
+            h, lt, fa = r["held_out"], r["held_out"]["lead_time"], r["held_out"]["false_alarms"]
+            sa = r["sign_test_all"]
+            rows.append([
+                sig, _f(r["calibration"]["roc_auc"], "{:.3f}"),
+                f"{_f(h['pooled']['fpr'], '{:.3f}')} / {_f(h['pooled']['tpr'], '{:.3f}')}",
+                f"{_f(lt['warned_before'], '{}')} / {_f(lt['warned_late'], '{}')} / "
+                f"{_f(lt['never_warned'], '{}')}",
+                _f(lt["coverage"], "{:.2f}"),
+                "-" if not lt["n"] else f"{lt['min']:.4g}..{lt['max']:.4g}",
+                "-" if fa["count"] is None else
+                f"{len(fa['never_generalized_alarmed'])} / {len(fa['alarmed_too_early'])}",
+                "-" if sa["k"] is None else f"{sa['k']}/{sa['n']} ({_f(sa['p'])})",
+                _f(sa["auc_final"], "{:.3f}")])
+        out += ["### Detail", "", _md_table(rows), ""]
+        sigs = list(result["signals"])
+        first = result["signals"][sigs[0]]["held_out"]["per_run"]
+        if first:
+            by_sig = {s: {r["run"]: r for r in result["signals"][s]["held_out"]["per_run"]} for s in sigs}
+            rows = [["held-out run", "generalized at"] + [f"{s}: first alarm (lead)" for s in sigs]]
+            names = list(dict.fromkeys(r["run"] for s in sigs for r in result["signals"][s]["held_out"]["per_run"]))
+            for name in names:
+                any_r = next(by_sig[s][name] for s in sigs if name in by_sig[s])
+                gen = any_r["generalization_epoch"]
+                cells = [name, "never" if gen is None else str(gen)]
+                for s in sigs:
+                    r = by_sig[s].get(name)
+                    if r is None or r["first_alarm"] is None:
+                        cells.append("-" if r is None else "no alarm")
+                    else:
+                        cells.append(f"{r['first_alarm']} ({_f(r['lead_time'], '{:+g}')})"
+                                     if r["lead_time"] is not None else f"{r['first_alarm']} (false alarm)")
+                rows.append(cells)
+            out += ["### Held-out runs", "", _md_table(rows), ""]
+    notes = list(result.get("notes", []))
+    for sig, r in result["signals"].items():
+        notes += [f"{sig}: {m}" for m in r.get("notes", [])]
+    if notes:
+        out += ["Notes:", ""] + [f"- {m}" for m in notes] + [""]
+    return "\n".join(out)
