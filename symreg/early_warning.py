@@ -11,26 +11,6 @@ numpy; it reads :class:`symreg.runs.Run` objects, never a model.
 
 Choices, and why
 ----------------
-**Signals.** A signal is one number per evaluation where *lower* means "closer
-to generalizing" (:func:`signal_series`):
-
-- ``"violation"`` (default; the paper's criterion): the maximum, over the
-  run's symmetries, of ``violation_max`` (the maximum instance-level
-  violation). The run's symmetries are the union of the keys of all its rows;
-  a row missing any of them (or holding NaN) gives ``None``, because a max
-  over fewer symmetries could be falsely low.
-- ``"violation:<sym>"``: ``violation_max`` of one symmetry.
-- baselines ``"param_norm"`` (weight norm, falls under weight decay while a
-  run groks) and ``"train_loss"``; optionally ``"eff_dim"``.
-
-Test loss and accuracy are deliberately not signals: they define the label.
-NaN is treated as missing; ``inf`` is a legitimate (very high) value.
-
-**Generalization** is the first evaluation with test accuracy >=
-``generalize_acc`` (default ``Thresholds().generalize_acc`` = 0.99, the same
-rule and default as :func:`symreg.diagnose.events`, so the two agree on which
-runs generalized). A run that never gets there is a negative run.
-
 **The criterion, per run** (:func:`predicted_epoch`): the first alarm is the
 first evaluation with ``value < threshold``, over the whole run (so an alarm
 after generalization shows up as a *late* warning). ``lead_time =
@@ -120,114 +100,19 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from fractions import Fraction
 
 import numpy as np
 
-from .diagnose import Thresholds, first_at_least
+from .diagnose import Thresholds
 from .runs import Run
+from .signals import DEFAULT_SIGNALS, generalization_epoch, predicted_epoch, signal_series
+from .stats import quantiles as _quantiles
+from .stats import roc_auc, sign_test_p
 
-BASELINES = ("param_norm", "train_loss", "eff_dim")
-DEFAULT_SIGNALS = ("violation", "param_norm", "train_loss")
 _FALLBACK_HORIZON = 1000
 
 
 # --------------------------------------------------------------------------- signals
-
-def _clean(v) -> float | None:
-    """A float, or None for missing/NaN/non-numeric values."""
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
-
-
-def _run_symmetries(run: Run) -> list[str]:
-    names: dict[str, None] = {}
-    for r in run.rows:
-        names.update(dict.fromkeys(r.get("violation_max") or {}))
-    return list(names)
-
-
-def signal_series(run: Run, name: str = "violation") -> tuple[list[int], list[float | None]]:
-    """Epochs and values of one signal of ``run`` (lower = closer to generalizing).
-
-    Parameters
-    ----------
-    run : Run
-        A run; its ``rows`` are read in order.
-    name : str
-        ``"violation"`` (max over the run's symmetries of ``violation_max``),
-        ``"violation:<sym>"``, ``"param_norm"``, ``"train_loss"`` or ``"eff_dim"``.
-
-    Returns
-    -------
-    epochs, values : list, list
-        One entry per row; a value is ``None`` where it is missing or NaN.
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> rows = [{"epoch": 0, "violation_max": {"comm": 0.5, "assoc": 2.0}},
-    ...         {"epoch": 10, "violation_max": {"comm": 1e-4, "assoc": 1e-3}},
-    ...         {"epoch": 20, "violation_max": {"comm": 1e-5}}]
-    >>> run = Run(Path("r"), {}, rows)
-    >>> signal_series(run)
-    ([0, 10, 20], [2.0, 0.001, None])
-    >>> signal_series(run, "violation:comm")[1]
-    [0.5, 0.0001, 1e-05]
-    """
-    epochs = [r["epoch"] for r in run.rows]
-    if name == "violation":
-        syms = _run_symmetries(run)
-        values = []
-        for r in run.rows:
-            vm = r.get("violation_max") or {}
-            vs = [_clean(vm.get(s)) for s in syms]
-            values.append(max(vs) if syms and all(v is not None for v in vs) else None)
-    elif name.startswith("violation:"):
-        sym = name.split(":", 1)[1]
-        values = [_clean((r.get("violation_max") or {}).get(sym)) for r in run.rows]
-    elif name in BASELINES:
-        values = [_clean(r.get(name)) for r in run.rows]
-    else:
-        raise ValueError(f"unknown signal {name!r}; use 'violation', 'violation:<symmetry>' "
-                         f"or one of {', '.join(BASELINES)}")
-    return epochs, values
-
-
-def predicted_epoch(epochs, values, threshold) -> int | None:
-    """The paper's criterion: first epoch whose value is below ``threshold`` (None if never).
-
-    Examples
-    --------
-    >>> predicted_epoch([0, 10, 20, 30], [1.0, None, 5e-4, 1e-5], 1e-3)
-    20
-    >>> predicted_epoch([0, 10], [1.0, 0.5], 1e-3) is None
-    True
-    """
-    if threshold is None:
-        return None
-    return next((e for e, v in zip(epochs, values) if v is not None and v < threshold), None)
-
-
-def generalization_epoch(run: Run, generalize_acc: float | None = None) -> int | None:
-    """First epoch with test accuracy >= ``generalize_acc`` (same rule as ``diagnose.events``).
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> run = Run(Path("r"), {}, [{"epoch": 0, "test_acc": 0.1}, {"epoch": 50, "test_acc": 1.0}])
-    >>> generalization_epoch(run)
-    50
-    """
-    level = Thresholds().generalize_acc if generalize_acc is None else generalize_acc
-    epochs, acc = run.series("test_acc")
-    return first_at_least(epochs, acc, level)
-
 
 def _label_name(run: Run) -> str:
     return run.name
@@ -250,74 +135,6 @@ def _prepare(runs, signal, generalize_acc):
                          f"lack {signal!r}; those evaluations skipped")
         table.append((run, epochs, values, generalization_epoch(run, generalize_acc)))
     return table, notes
-
-
-# --------------------------------------------------------------------------- statistics
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    n = len(x)
-    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]]) if n else np.array([], int)
-    ends = np.r_[starts[1:], n]
-    ranks = np.empty(n)
-    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    return ranks
-
-
-def roc_auc(scores, labels) -> float | None:
-    """ROC-AUC of ``scores`` for ``labels`` (higher score = positive) via Mann-Whitney U.
-
-    Ties get average ranks, so a tied positive/negative pair counts 1/2.
-    Returns None when either class is empty.
-
-    Examples
-    --------
-    >>> roc_auc([0.9, 0.8, 0.3, 0.1], [1, 1, 0, 0])
-    1.0
-    >>> roc_auc([0.5, 0.5, 0.2], [1, 0, 0])
-    0.75
-    >>> roc_auc([1.0, 2.0], [1, 1]) is None
-    True
-    """
-    s = np.asarray(scores, dtype=float).ravel()
-    y = np.asarray(labels).astype(bool).ravel()
-    if s.shape != y.shape:
-        raise ValueError(f"{len(s)} scores but {len(y)} labels")
-    if np.isnan(s).any():
-        raise ValueError("scores contain NaN")
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
-        return None
-    u = _average_ranks(s)[y].sum() - n1 * (n1 + 1) / 2.0
-    return float(u / (n1 * n0))
-
-
-def sign_test_p(k: int, n: int) -> float | None:
-    """Exact one-sided binomial tail ``P(X >= k | n, 1/2)``; None when ``n == 0``.
-
-    Examples
-    --------
-    >>> sign_test_p(20, 20) == 2 ** -20
-    True
-    >>> sign_test_p(0, 5)
-    1.0
-    """
-    if n <= 0:
-        return None
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    return float(Fraction(sum(math.comb(n, i) for i in range(k, n + 1)), 2 ** n))
-
-
-def _quantiles(xs) -> dict:
-    if not xs:
-        return {"n": 0, "median": None, "q1": None, "q3": None, "min": None, "max": None}
-    a = np.asarray(xs, dtype=float)
-    q1, med, q3 = np.percentile(a, [25, 50, 75])
-    return {"n": len(xs), "median": float(med), "q1": float(q1), "q3": float(q3),
-            "min": float(a.min()), "max": float(a.max())}
 
 
 # --------------------------------------------------------------------------- samples
@@ -757,103 +574,5 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
 
 # --------------------------------------------------------------------------- rendering
 
-def _f(x, fmt="{:.3g}") -> str:
-    return "-" if x is None else fmt.format(x)
 
-
-def _lead(lt: dict) -> str:
-    if not lt.get("n"):
-        return "-"
-    return f"{lt['median']:.4g} [{lt['q1']:.4g}, {lt['q3']:.4g}]"
-
-
-def summary_rows(result: dict) -> list[list[str]]:
-    """Rows for a printed table: one per signal (the first row is the header).
-
-    Examples
-    --------
-    >>> summary_rows({"signals": {}})[0][:3]
-    ['signal', 'ROC-AUC held-out', 'threshold']
-    """
-    rows = [["signal", "ROC-AUC held-out", "threshold", "lead time median [IQR]",
-             "run FPR", "sign test k/n", "p"]]
-    for sig, r in result["signals"].items():
-        h, st, fa = r["held_out"], r["sign_test"], r["held_out"]["false_alarms"]
-        fpr = "-" if fa["rate"] is None else f"{fa['rate']:.2f} ({fa['count']}/{fa['runs_at_risk']})"
-        kn = "-" if st["k"] is None else f"{st['k']}/{st['n']}"
-        rows.append([sig, _f(h["pooled"]["roc_auc"], "{:.3f}"), _f(r["threshold"]), _lead(h["lead_time"]),
-                     fpr, kn, _f(st["p"])])
-    return rows
-
-
-def _md_table(rows: list[list[str]]) -> str:
-    head, *body = rows
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
-    return "\n".join(lines)
-
-
-def markdown(result: dict) -> str:
-    """A report section (markdown, with tables) for an :func:`analyse` result.
-
-    Examples
-    --------
-    >>> markdown(analyse([])).splitlines()[0]
-    '## Early warning: does the signal announce generalization?'
-    """
-    p = result["protocol"]
-    out = ["## Early warning: does the signal announce generalization?", ""]
-    out.append(
-        f"{p['n_used']} runs ({p['n_generalized']} generalized, test acc >= {p['generalize_acc']}); "
-        f"thresholds calibrated on {len(p['calibration_runs'])} runs and evaluated on "
-        f"{len(p['held_out_runs'])} held-out runs (split by seed, stratified by outcome, seed {p['seed']}). "
-        f"A sample is an evaluation before its run generalizes, labelled positive if the run "
-        f"generalizes within {p['horizon']} epochs ({p['horizon_source']}). The alarm is "
-        f"`value < threshold`; the threshold is the largest with false-positive rate <= "
-        f"{p['max_fpr']} on the calibration {'runs' if p.get('fpr_level') == 'run' else 'samples'}. "
-        f"Lead time = generalization epoch - first alarm.")
-    out += ["", _md_table(summary_rows(result)), ""]
-    if result["signals"]:
-        rows = [["signal", "calibration AUC", "sample FPR / TPR (held-out)", "warned before / late / never",
-                 "coverage", "lead min..max", "false alarms (never gen. / too early)",
-                 "sign test all runs k/n (p)", "AUC of final value"]]
-        for sig, r in result["signals"].items():
-            h, lt, fa = r["held_out"], r["held_out"]["lead_time"], r["held_out"]["false_alarms"]
-            sa = r["sign_test_all"]
-            rows.append([
-                sig, _f(r["calibration"]["roc_auc"], "{:.3f}"),
-                f"{_f(h['pooled']['fpr'], '{:.3f}')} / {_f(h['pooled']['tpr'], '{:.3f}')}",
-                f"{_f(lt['warned_before'], '{}')} / {_f(lt['warned_late'], '{}')} / "
-                f"{_f(lt['never_warned'], '{}')}",
-                _f(lt["coverage"], "{:.2f}"),
-                "-" if not lt["n"] else f"{lt['min']:.4g}..{lt['max']:.4g}",
-                "-" if fa["count"] is None else
-                f"{len(fa['never_generalized_alarmed'])} / {len(fa['alarmed_too_early'])}",
-                "-" if sa["k"] is None else f"{sa['k']}/{sa['n']} ({_f(sa['p'])})",
-                _f(sa["auc_final"], "{:.3f}")])
-        out += ["### Detail", "", _md_table(rows), ""]
-        sigs = list(result["signals"])
-        first = result["signals"][sigs[0]]["held_out"]["per_run"]
-        if first:
-            by_sig = {s: {r["run"]: r for r in result["signals"][s]["held_out"]["per_run"]} for s in sigs}
-            rows = [["held-out run", "generalized at"] + [f"{s}: first alarm (lead)" for s in sigs]]
-            names = list(dict.fromkeys(r["run"] for s in sigs for r in result["signals"][s]["held_out"]["per_run"]))
-            for name in names:
-                any_r = next(by_sig[s][name] for s in sigs if name in by_sig[s])
-                gen = any_r["generalization_epoch"]
-                cells = [name, "never" if gen is None else str(gen)]
-                for s in sigs:
-                    r = by_sig[s].get(name)
-                    if r is None or r["first_alarm"] is None:
-                        cells.append("-" if r is None else "no alarm")
-                    else:
-                        cells.append(f"{r['first_alarm']} ({_f(r['lead_time'], '{:+g}')})"
-                                     if r["lead_time"] is not None else f"{r['first_alarm']} (false alarm)")
-                rows.append(cells)
-            out += ["### Held-out runs", "", _md_table(rows), ""]
-    notes = list(result.get("notes", []))
-    for sig, r in result["signals"].items():
-        notes += [f"{sig}: {m}" for m in r.get("notes", [])]
-    if notes:
-        out += ["Notes:", ""] + [f"- {m}" for m in notes] + [""]
-    return "\n".join(out)
+from .early_warning_report import markdown, summary_rows  # noqa: E402,F401 - re-exported

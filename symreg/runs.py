@@ -44,7 +44,11 @@ class Run:
         return epochs, values
 
     def symmetries(self) -> list[str]:
-        return list(self.rows[-1].get("violation_max", {})) if self.rows else []
+        """Symmetry names over all rows (a partial last row must not hide one)."""
+        names: dict[str, None] = {}
+        for r in self.rows:
+            names.update(dict.fromkeys(r.get("violation_max") or {}))
+        return list(names)
 
 
 def find_runs(paths) -> tuple[list[Path], list[str]]:

@@ -65,6 +65,7 @@ class TrainConfig:
     grokfast_alpha: float = 0.98
     grokfast_lamb: float = 2.0
     grokfast_window: int = 100
+    augment: list = field(default_factory=list)  # symmetry names (or "all") closing the train split
 
     @classmethod
     def from_preset(cls, preset, **overrides) -> "TrainConfig":

@@ -1,0 +1,131 @@
+"""Compare ways of making a task generalize sooner, over seeds, against a baseline.
+
+A method string names what changes from the baseline configuration:
+
+- ``baseline``: the configuration as given;
+- ``sym:NAME`` / ``geom:NAME``: one auxiliary loss (``symreg.accelerate``);
+  join several with ``+`` (``sym:commutativity+sym:associativity`` is the
+  paper's "consistency");
+- ``grokfast`` or ``grokfast:ema`` / ``grokfast:ma``: the gradient filter. It
+  changes the effective step size, so a learning-rate-matched baseline
+  (``baseline@lr*K`` with K = 1 + lamb) is added automatically;
+- ``augment`` / ``augment:NAME``: train on the closure of the split under all
+  (or the named) symmetries; test accuracy is also reported inside and outside
+  the closure;
+- ``baseline@lr*K``: the baseline with the learning rate multiplied by K.
+
+Each method trains all seeds as one batch; "epochs to generalize" is the first
+evaluation with test accuracy >= 0.99, per seed; runs that never get there are
+counted, not dropped, and the median is taken over seeds with infinity for them.
+"""
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+from .accelerate import GEOMETRY
+from .errors import UsageError, unknown
+from .registry import get_symmetries
+from .train import TrainConfig
+
+
+def method_names(task) -> list[str]:
+    """The valid method strings for ``task`` (singletons; ``+`` combines them)."""
+    syms = [s.name for s in get_symmetries(task)]
+    return (["baseline", "grokfast", "grokfast:ema", "grokfast:ma", "augment"]
+            + [f"sym:{s}" for s in syms] + [f"geom:{g}" for g in GEOMETRY]
+            + [f"augment:{s}" for s in syms])
+
+
+def configure(task, method: str, base: TrainConfig) -> TrainConfig:
+    """The training configuration of ``method``, derived from ``base``."""
+    m = re.fullmatch(r"baseline@lr\*([0-9.]+)", method)
+    if m:
+        return replace(base, lr=base.lr * float(m.group(1)))
+    valid = method_names(task)
+    cfg = replace(base, aux=list(base.aux))
+    for part in method.split("+"):
+        if part not in valid:
+            raise unknown(f"method for task '{task.name}'", part, valid)
+        kind, _, name = part.partition(":")
+        if kind in ("sym", "geom"):
+            cfg.aux.append(part)
+        elif kind == "grokfast":
+            cfg.grokfast = name or "ema"
+        elif kind == "augment":
+            cfg.augment = [name] if name else ["all"]
+    return cfg
+
+
+def expand_methods(task, methods: list[str], base: TrainConfig) -> list[str]:
+    """Methods as given, plus the learning-rate-matched baseline GrokFast calls for."""
+    if not methods:
+        raise UsageError("Give at least one method, e.g. --methods baseline,sym:commutativity.")
+    out = list(dict.fromkeys(methods))
+    for m in methods:
+        configure(task, m, base)  # validate every name before any training
+    if any(p.startswith("grokfast") for m in methods for p in m.split("+")):
+        matched = f"baseline@lr*{1 + base.grokfast_lamb:g}"
+        if matched not in out:
+            out.append(matched)
+    return out
+
+
+def summarize(results: dict[str, list[int | None]], baseline: str = "baseline") -> list[dict]:
+    """Per method: epochs to generalize per seed, median, quartiles, never, speed-up.
+
+    >>> rows = summarize({"baseline": [100, 200, None], "fast": [10, 20, 30]})
+    >>> rows[1]["median"], rows[1]["speedup"], rows[0]["never"]
+    (20, 10.0, 1)
+    """
+    def med(xs):
+        vals = sorted(math.inf if x is None else x for x in xs)
+        return statistics.median(vals) if vals else None
+
+    base = med(results.get(baseline, []))
+    rows = []
+    for method, epochs in results.items():
+        solved = sorted(e for e in epochs if e is not None)
+        m = med(epochs)
+        rows.append({
+            "method": method, "epochs": epochs, "solved": len(solved), "never": len(epochs) - len(solved),
+            "median": None if m in (None, math.inf) else m,
+            "min": solved[0] if solved else None, "max": solved[-1] if solved else None,
+            "quartiles": _quartiles(epochs),
+            "speedup": (None if base in (None, math.inf) or m in (None, math.inf, 0) else round(base / m, 3)),
+        })
+    return rows
+
+
+def _quartiles(epochs):
+    vals = sorted(math.inf if x is None else x for x in epochs)
+    if len(vals) < 2:
+        return None
+    q = statistics.quantiles(vals, n=4, method="inclusive")
+    return [None if math.isinf(v) else v for v in (q[0], q[2])]
+
+
+def table(rows: list[dict]) -> list[list[str]]:
+    out = [["method", "solved", "median epochs", "IQR", "range", "speed-up"]]
+    for r in rows:
+        q = r["quartiles"]
+        iqr = "-" if not q else f"{_fmt(q[0])}-{_fmt(q[1])}"
+        rng = "-" if r["min"] is None else f"{r['min']}-{r['max']}"
+        out.append([r["method"], f"{r['solved']}/{r['solved'] + r['never']}", _fmt(r["median"]), iqr, rng,
+                    "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"])
+    return out
+
+
+def _fmt(x) -> str:
+    return "never" if x is None else (str(int(x)) if float(x).is_integer() else f"{x:.1f}")
+
+
+def slug(method: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", method)
+
+
+def out_dirs(root: Path, methods: list[str]) -> dict[str, Path]:
+    return {m: root / slug(m) for m in methods}
