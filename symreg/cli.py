@@ -223,3 +223,5 @@ def main() -> None:
 
 from . import cli_train  # noqa: E402,F401 - its commands attach to `cli`
 from . import cli_diagnose  # noqa: E402,F401
+from . import cli_augment  # noqa: E402,F401
+from . import cli_compare  # noqa: E402,F401

@@ -34,8 +34,10 @@ def _table(rows: list[list[str]]) -> str:
 THRESHOLDS = [
     click.option("--memorize-acc", default=0.99, show_default=True, help="Train accuracy that counts as memorized."),
     click.option("--generalize-acc", default=0.99, show_default=True, help="Test accuracy that counts as generalized."),
-    click.option("--min-drop", default=1.0, show_default=True, help="Decades a violation must fall to count as acquired."),
-    click.option("--dim-slack", default=1, show_default=True, help="Effective dimension within this of its floor = organized."),
+    click.option("--drop", default=2.0, show_default=True, help="Decades below its peak a violation must fall: acquired."),
+    click.option("--onset", default=0.3, show_default=True, help="Decades below the peak still counted as the peak."),
+    click.option("--dim-slack", default=1, show_default=True, help="Fall of the effective dimension that still counts as flat."),
+    click.option("--plateau", default=5, show_default=True, help="Evaluations the effective dimension must stay flat."),
 ]
 WARNING = [
     click.option("--signal", "signals", multiple=True,
@@ -55,7 +57,7 @@ def _options(opts):
 
 def _thresholds(kw) -> Thresholds:
     return Thresholds(memorize_acc=kw["memorize_acc"], generalize_acc=kw["generalize_acc"],
-                      min_drop=kw["min_drop"], dim_slack=kw["dim_slack"])
+                      drop=kw["drop"], onset=kw["onset"], dim_slack=kw["dim_slack"], plateau=kw["plateau"])
 
 
 def _warning(runs, kw) -> dict | None:

@@ -94,6 +94,8 @@ class Progress:
 @click.option("--eval-every", type=int, help="Epochs between evaluations [default: 50].")
 @click.option("--stop-on-generalize", is_flag=True, help="Stop a seed once test accuracy reaches 0.99.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory [default: runs/TASK-TIME-SEED].")
+@click.option("--augment", "augment", multiple=True, metavar="SYMMETRY",
+              help="Train on the split closed under this symmetry ('all' for every one); repeatable.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any TrainConfig field, e.g. --set batch_size=512 (repeatable).")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
@@ -101,7 +103,7 @@ class Progress:
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay, seed, seeds,
-          device, eval_every, stop_on_generalize, out, settings, resume, quiet, as_json) -> None:
+          device, eval_every, stop_on_generalize, out, augment, settings, resume, quiet, as_json) -> None:
     """Train TASK's model and write a run directory (config, metrics, checkpoints).
 
     \b
@@ -126,6 +128,7 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         cfg = TrainConfig.from_preset(chosen, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
                                       weight_decay=weight_decay, device=device, eval_every=eval_every)
         cfg.stop_on_generalize = stop_on_generalize or cfg.stop_on_generalize
+        cfg.augment = list(augment) or cfg.augment
         for key, value in parse_set(settings).items():
             cfg.set(key, value)
         seed_list = parse_seeds(seeds) if seeds else [seed]

@@ -4,16 +4,19 @@ The paper reads its three stages off plots; here each is a number:
 
 - **memorization**: first evaluation with train accuracy >= ``memorize_acc``;
 - **symmetry acquisition**, per symmetry, on the log of its maximum violation:
-  the *peak* (largest value), the *onset* of the fall (last evaluation before
-  the end still within ``band`` of the peak's log-height above the floor) and
-  its *end* (first evaluation after the peak within ``band`` of the floor).
-  A fall of less than ``min_drop`` decades counts as no acquisition;
+  the *peak* (largest value), the *end* of the fall (first evaluation after the
+  peak at least ``drop`` decades below it) and its *onset* (last evaluation
+  before the end still within ``onset`` decades of the peak). A curve that
+  never falls ``drop`` decades counts as no acquisition. Fixed decades, not
+  fractions of the fall so far, so an event does not move when training
+  continues (the violation keeps falling under weight decay);
 - **generalization**: first evaluation with test accuracy >= ``generalize_acc``;
   a run that never gets there is labelled ``generalized: false``, not forced
   into a phase;
-- **geometric organization**: first evaluation at or after generalization at
-  which the effective embedding dimension is within ``dim_slack`` of its
-  floor (its minimum over the run).
+- **geometric organization**: first evaluation at or after generalization
+  from which the effective embedding dimension falls by no more than
+  ``dim_slack`` over the next ``plateau`` evaluations: it has reached its
+  floor. ``None`` while it is still falling at the end of the run.
 """
 from __future__ import annotations
 
@@ -27,9 +30,10 @@ from .runs import Run
 class Thresholds:
     memorize_acc: float = 0.99
     generalize_acc: float = 0.99
-    band: float = 0.1  # fraction of the log-fall that counts as "still at the peak" / "at the floor"
-    min_drop: float = 1.0  # decades; a smaller fall is not an acquisition
+    drop: float = 2.0  # decades below the peak that end the fall (a smaller fall: not acquired)
+    onset: float = 0.3  # decades below the peak that still count as "at the peak"
     dim_slack: int = 1
+    plateau: int = 5  # evaluations the effective dimension must hold for
 
 
 def first_at_least(epochs, values, level) -> int | None:
@@ -41,10 +45,10 @@ def first_at_least(epochs, values, level) -> int | None:
     return next((e for e, v in zip(epochs, values) if v is not None and v >= level), None)
 
 
-def violation_fall(epochs, values, band: float = 0.1, min_drop: float = 1.0) -> dict:
+def violation_fall(epochs, values, drop: float = 2.0, onset: float = 0.3) -> dict:
     """Peak, onset and end of the fall of a violation curve, on a log scale.
 
-    >>> fall = violation_fall([0, 10, 20, 30, 40], [1e-3, 1.0, 0.9, 1e-4, 1e-4])
+    >>> fall = violation_fall([0, 10, 20, 30, 40], [1e-3, 1.0, 0.9, 1e-4, 1e-5])
     >>> fall["onset"], fall["end"], fall["acquired"]
     (20, 30, True)
     """
@@ -55,14 +59,27 @@ def violation_fall(epochs, values, band: float = 0.1, min_drop: float = 1.0) -> 
     i_peak = max(range(len(pts)), key=lambda i: pts[i][1])
     after = pts[i_peak:]
     peak, floor = pts[i_peak][1], min(v for _, v in after)
-    drop = peak - floor
     out = {"peak_epoch": pts[i_peak][0], "peak": 10 ** peak, "floor": 10 ** floor,
-           "drop_decades": round(drop, 3)}
-    if drop < min_drop:
+           "drop_decades": round(peak - floor, 3)}
+    i_end = next((i for i, (_, v) in enumerate(after) if v <= peak - drop), None)
+    if i_end is None:
         return {**out, "acquired": False, "onset": None, "end": None}
-    i_end = next(i for i, (_, v) in enumerate(after) if v <= floor + band * drop)
-    i_onset = max(i for i, (_, v) in enumerate(after[: i_end + 1]) if v >= peak - band * drop)
+    i_onset = max(i for i, (_, v) in enumerate(after[: i_end + 1]) if v >= peak - onset)
     return {**out, "acquired": True, "onset": after[i_onset][0], "end": after[i_end][0]}
+
+
+def organization_epoch(epochs, dims, start, slack: int = 1, plateau: int = 5) -> int | None:
+    """First epoch >= ``start`` after which the dimension falls <= ``slack`` for ``plateau`` evaluations.
+
+    >>> organization_epoch(list(range(0, 100, 10)), [9, 8, 6, 4, 4, 4, 4, 4, 4, 4], start=10, plateau=3)
+    30
+    """
+    pts = [(e, d) for e, d in zip(epochs, dims) if d is not None]
+    for i, (e, d) in enumerate(pts):
+        window = pts[i + 1:i + 1 + plateau]
+        if e >= start and len(window) == plateau and min(w for _, w in window) >= d - slack:
+            return e
+    return None
 
 
 def events(run: Run, th: Thresholds = Thresholds()) -> dict:
@@ -74,14 +91,10 @@ def events(run: Run, th: Thresholds = Thresholds()) -> dict:
     syms = {}
     for name in run.symmetries():
         e, v = run.series("violation_max", name)
-        syms[name] = violation_fall(e, v, th.band, th.min_drop)
+        syms[name] = violation_fall(e, v, th.drop, th.onset)
     _, dims = run.series("eff_dim")
-    geo = None
     known = [d for d in dims if d is not None]
-    if known and gen is not None:
-        floor = min(known)
-        geo = next((e for e, d in zip(epochs, dims)
-                    if e >= gen and d is not None and d <= floor + th.dim_slack), None)
+    geo = None if gen is None else organization_epoch(epochs, dims, gen, th.dim_slack, th.plateau)
     acquired = [s for s in syms.values() if s["acquired"]]
     last = epochs[-1] if epochs else None
     return {
@@ -94,20 +107,26 @@ def events(run: Run, th: Thresholds = Thresholds()) -> dict:
         "geometric_organization": geo,
         "eff_dim": {"start": known[0] if known else None, "floor": min(known) if known else None,
                     "end": known[-1] if known else None},
-        "stages": stages(mem, gen, geo, last),
+        "stages": stages(mem, gen, geo, last, max((s["end"] for s in acquired), default=None)),
         "thresholds": asdict(th),
         "warnings": list(run.warnings),
     }
 
 
-def stages(mem, gen, geo, last) -> list[dict]:
-    """The paper's three stages as epoch intervals (for tables and shaded plots)."""
+def stages(mem, gen, geo, last, sym_end=None) -> list[dict]:
+    """The paper's three stages as epoch intervals (for tables and shaded plots).
+
+    Symmetry acquisition runs from memorization until both generalization and
+    the last symmetry's fall are done; geometric organization from there.
+    """
     out = []
     if mem is not None:
         out.append({"stage": "memorization", "start": 0, "end": mem})
-        out.append({"stage": "symmetry acquisition", "start": mem, "end": gen if gen is not None else last})
-    if gen is not None:
-        out.append({"stage": "geometric organization", "start": gen, "end": geo if geo is not None else last})
+        end2 = last if gen is None else max(gen, sym_end if sym_end is not None else gen)
+        out.append({"stage": "symmetry acquisition", "start": mem, "end": end2})
+        if gen is not None:
+            out.append({"stage": "geometric organization", "start": end2,
+                        "end": max(end2, geo) if geo is not None else last})
     return out
 
 

@@ -128,8 +128,8 @@ class RunDir:
     def is_locked(self) -> bool:
         """Whether some process is writing this run now."""
         try:
-            fd = os.open(self.path / ".lock", os.O_RDWR)
-        except FileNotFoundError:
+            fd = os.open(self.path / ".lock", os.O_RDONLY)  # flock needs no write access
+        except OSError:
             return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

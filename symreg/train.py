@@ -29,7 +29,7 @@ from .accelerate import GrokFast, make_aux_losses
 from .data import make_data, split_rows
 from .errors import UsageError, unknown
 from .metrics import evaluate, make_probes
-from .registry import get_symmetries, get_task, model_entries, task_entry
+from .registry import get_symmetries, get_symmetry, get_task, model_entries, task_entry
 from .rundir import RunDir, checkpoint_schedule, read_json, write_json
 
 
@@ -140,7 +140,9 @@ class Trainer:
         if self.device.type == "cpu":
             tune_cpu()
         self.splits = [split_rows(len(task), cfg.train_frac, s) for s in self.seeds]
-        self.data = make_data(task, self.splits, self.device)
+        self.closures = self._augment(task, cfg) if cfg.augment else None
+        self.data = make_data(task, self.splits, self.device,
+                              None if self.closures is None else [(c.rows, c.labels) for c in self.closures])
         factory = model_entries()[cfg.model].obj
         self.model = factory(task, self.seeds, **cfg.model_sizes).to(self.device)
         # CUDA graphs remove the per-kernel launch cost that dominates small models on a GPU
@@ -155,10 +157,23 @@ class Trainer:
         self.grokfast = (GrokFast(self.model.parameters(), cfg.grokfast, cfg.grokfast_alpha,
                                   cfg.grokfast_lamb, cfg.grokfast_window) if cfg.grokfast else None)
         self.probes = make_probes(task, get_symmetries(task), cfg.violation_samples, cfg.metrics_seed)
+        self._extra_masks = None
+        if self.closures is not None:  # test accuracy inside vs outside what deduction already gives
+            inside = torch.as_tensor(np.stack([c.in_closure for c in self.closures]), device=self.device)
+            test = ~self.data.train_mask
+            self._extra_masks = {"test_in_closure": test & inside, "test_outside_closure": test & ~inside}
         self.geometry = torch.as_tensor(np.asarray(task.geometry_tokens()), device=self.device)
         self.epoch = 0
         self.generalized: list[int | None] = [None] * len(self.seeds)
         self.active = [True] * len(self.seeds)
+
+    def _augment(self, task, cfg: TrainConfig) -> list:
+        """Each seed's split closed under the chosen symmetries, labels deduced, never looked up."""
+        from .augment import closure
+
+        syms = get_symmetries(task)
+        chosen = syms if "all" in cfg.augment else [get_symmetry(task, n) for n in cfg.augment]
+        return [closure(task, rows, chosen, labels=task.labels[rows]) for rows in self.splits]
 
     # --- construction ----------------------------------------------------------------
     @classmethod
@@ -167,11 +182,17 @@ class Trainer:
         cfg.validate()
         resolve_device(cfg.device)  # fail before anything is written
         make_aux_losses(task, list(cfg.aux), cfg.aux_samples)
+        for name in cfg.augment:
+            if name != "all":
+                get_symmetry(task, name)
         root = Path(out) if out else default_out(task, seeds)
         single = len(seeds) == 1
         paths = [root] if single else [root / f"seed-{s}" for s in seeds]
         if not single:
-            RunDir.create(root)
+            root.mkdir(parents=True, exist_ok=True)
+            if any(root.iterdir()):
+                raise UsageError(f"Batch directory {root} already exists and is not empty; "
+                                 f"use --resume {root} or choose another --out.")
         runs = [RunDir.create(p).lock() for p in paths]
         trainer = cls(task, cfg, seeds, runs, progress)
         entry = task_entry(task)
@@ -261,11 +282,15 @@ class Trainer:
         self._saved_at = time.monotonic()
 
     # --- the loop --------------------------------------------------------------------
-    def _update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+    def _update(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> None:
         logits = self.model(x)
         # float64 loss: no softmax collapse late in training (Prieto et al.)
         loss = F.cross_entropy(logits.double().flatten(0, 1), y.flatten(), reduction="none")
-        loss = loss.view(len(self.seeds), -1).mean(1).sum()  # each seed: the gradient of its own mean
+        loss = loss.view(len(self.seeds), -1)
+        if w is None:
+            loss = loss.mean(1).sum()  # each seed: the gradient of its own mean
+        else:  # padded (augmented) sets of different sizes
+            loss = ((loss * w).sum(1) / w.sum(1).clamp_min(1e-12)).sum()
         for term in self.aux:
             loss = loss + self.cfg.aux_weight * term(self, self.epoch).sum()
         self.opt.zero_grad(set_to_none=True)
@@ -289,16 +314,17 @@ class Trainer:
                 side = torch.cuda.Stream()
                 side.wait_stream(torch.cuda.current_stream())
                 with torch.cuda.stream(side):
-                    self._update(d.x_train, d.y_train)
+                    self._update(d.x_train, d.y_train, d.w_train)
                 torch.cuda.current_stream().wait_stream(side)
             else:
-                self._update(d.x_train, d.y_train)
+                self._update(d.x_train, d.y_train, d.w_train)
         else:
             n = d.x_train.shape[1]
             order = torch.stack([torch.randperm(n, generator=g) for g in self.gens]).to(self.device)
             for idx in order.split(cfg.batch_size, dim=1):
                 x = torch.gather(d.x_train, 1, idx.unsqueeze(-1).expand(-1, -1, d.x_train.shape[-1]))
-                self._update(x, torch.gather(d.y_train, 1, idx))
+                w = None if d.w_train is None else torch.gather(d.w_train, 1, idx)
+                self._update(x, torch.gather(d.y_train, 1, idx), w)
 
     def _capture(self) -> None:
         """Record one full-batch update as a CUDA graph: each epoch is then a single replay."""
@@ -306,16 +332,16 @@ class Trainer:
             graph = torch.cuda.CUDAGraph()
             self.opt.zero_grad(set_to_none=True)
             with torch.cuda.graph(graph):
-                self._update(self.data.x_train, self.data.y_train)
+                self._update(self.data.x_train, self.data.y_train, self.data.w_train)
             self._graph = graph
         except RuntimeError as err:  # fall back to eager steps, loudly
             print(f"symreg: CUDA graph capture failed ({err}); continuing without it", file=sys.stderr)
             self._use_graph, self._graph = False, None
-            self._update(self.data.x_train, self.data.y_train)
+            self._update(self.data.x_train, self.data.y_train, self.data.w_train)
 
     def evaluate(self) -> list[dict]:
         rows = evaluate(self.model, self.task, self.data.x_all, self.data.y_all,
-                        self.data.train_mask, self.probes, self.geometry)
+                        self.data.train_mask, self.probes, self.geometry, self._extra_masks)
         for row in rows:
             row["epoch"] = self.epoch
         return rows

@@ -232,3 +232,26 @@ def test_unknown_auxiliary_loss_names_the_valid_ones_and_writes_nothing(tmp_path
     with pytest.raises(Exception, match="Unknown auxiliary loss for task 'mod_add': 'sym:nope'.*sym:commutativity"):
         Trainer.fresh(get_task("mod_add", p=11), tiny_cfg(aux=["sym:nope"]), [0], tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_augmented_training_reports_accuracy_inside_and_outside_the_closure(tmp_path):
+    task = get_task("mod_add", p=11)
+    cfg = tiny_cfg(augment=["commutativity"], train_frac=0.3, epochs=10, eval_every=10)
+    Trainer.fresh(task, cfg, [0, 1], tmp_path / "aug").run()
+    row = read_metrics(tmp_path / "aug" / "seed-1" / "metrics.jsonl")[0][-1]
+    assert 0 <= row["test_in_closure_acc"] <= 1 and 0 <= row["test_outside_closure_acc"] <= 1
+    with pytest.raises(Exception, match="Unknown symmetry of task 'mod_add': 'nope'"):
+        Trainer.fresh(task, tiny_cfg(augment=["nope"]), [0], tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_augmented_seed_in_a_batch_matches_its_single_run(tmp_path):
+    """Seeds' closures differ in size; padding with weight 0 must not change seed k's run."""
+    task = get_task("mod_add", p=11)
+    cfg = tiny_cfg(augment=["commutativity"], train_frac=0.3, epochs=10, eval_every=5)
+    Trainer.fresh(task, cfg, [0, 3], tmp_path / "batch").run()
+    Trainer.fresh(task, cfg, [3], tmp_path / "single").run()
+    a = read_metrics(tmp_path / "batch" / "seed-3" / "metrics.jsonl")[0]
+    b = read_metrics(tmp_path / "single" / "metrics.jsonl")[0]
+    for x, y in zip(a, b):
+        assert x["train_loss"] == pytest.approx(y["train_loss"], rel=1e-4)

@@ -1,0 +1,496 @@
+"""The paper's figures, drawn from run directories (matplotlib, Agg backend, no torch).
+
+- :func:`plot_dynamics`: Fig. 6, training dynamics with the three stages shaded;
+- :func:`plot_embedding`: Fig. 1, pairs of principal components of the token embedding;
+- :func:`plot_violation_scatter`: Fig. 7, violation against epoch, solved vs unsolved;
+- :func:`plot_test_accuracy`: test accuracy of groups of runs (one colour per group).
+
+Each function writes one PNG, closes its figure and returns the path written.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from .errors import UsageError  # noqa: E402
+from .runs import Run  # noqa: E402
+
+STAGE_COLOURS = {"memorization": "#fdd49e", "symmetry acquisition": "#d4b9da",
+                 "geometric organization": "#c7e9c0"}
+# symmetry curves: colours distinct from the stage shading
+LINE_COLOURS = ["tab:blue", "tab:red", "tab:brown", "tab:cyan", "tab:olive", "tab:pink",
+                "tab:gray", "navy", "darkgoldenrod", "teal"]
+SOLVED, UNSOLVED = "tab:blue", "tab:red"
+CIRCLE_SCORE = 0.7  # phase coherence above which a PC pair is drawn as a circle (random points: ~0.2)
+DPI = 120
+
+
+# --- shared helpers ----------------------------------------------------------------
+def _floats(values) -> np.ndarray:
+    """Values with ``None`` as NaN."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def _positive(values) -> np.ndarray:
+    """Values for a log axis: ``None`` and non-positive values become NaN."""
+    a = _floats(values)
+    a[~(a > 0)] = np.nan
+    return a
+
+
+def _params(config: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (config.get("params") or {}).items())
+
+
+def run_title(run: Run) -> str:
+    """'mod_add (p=97), seed 0' for a title."""
+    c = run.config
+    params = _params(c)
+    return f"{c.get('task', '?')}{f' ({params})' if params else ''}, seed {c.get('seed', '?')}"
+
+
+def run_settings(run: Run) -> str:
+    """One line of training settings for a subtitle."""
+    t = run.config.get("train", {})
+    sizes = run.config.get("model_sizes") or t.get("model_sizes") or {}
+    size = f" d_model={sizes['d_model']}" if "d_model" in sizes else ""
+    parts = [f"{t.get('model', 'model')}{size}"]
+    if "train_frac" in t:
+        parts.append(f"train {t['train_frac']:.0%}")
+    if "weight_decay" in t:
+        parts.append(f"wd {t['weight_decay']:g}")
+    if "lr" in t:
+        parts.append(f"lr {t['lr']:g}")
+    return ", ".join(parts)
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _shade_stages(ax, stages: list[dict]) -> None:
+    for st in stages:
+        if st.get("start") is None or st.get("end") is None:
+            continue
+        ax.axvspan(st["start"], st["end"], color=STAGE_COLOURS.get(st["stage"], "#eeeeee"),
+                   alpha=0.6, lw=0, zorder=0)
+
+
+def _stage_handles(stages: list[dict]) -> list:
+    out = []
+    for st in stages:
+        start, end = st.get("start"), st.get("end")
+        span = f"epochs {start}\u2013{end}" if start != end else f"from {start}, run ended"
+        out.append(Patch(facecolor=STAGE_COLOURS.get(st["stage"], "#eeeeee"), alpha=0.6,
+                         label=f"{st['stage']}: {span}"))
+    return out
+
+
+# --- Fig. 6: training dynamics ---------------------------------------------------------
+def plot_dynamics(run: Run, ev: dict, path) -> Path:
+    """Train/test accuracy, symmetry violations and effective dimension against epoch.
+
+    The three stages of ``ev["stages"]`` are shaded in every panel; vertical
+    lines mark memorization and generalization (all panels) and the end of each
+    symmetry's acquisition (violation panel, in the symmetry's colour).
+    """
+    epochs = np.array([r["epoch"] for r in run.rows], dtype=float)
+    stages = ev.get("stages") or []
+    mem, gen = ev.get("memorization"), ev.get("generalization")
+    fig, axes = plt.subplots(3, 1, figsize=(9, 10), sharex=True,
+                             gridspec_kw={"height_ratios": [1, 1.3, 0.8]})
+    try:
+        ax_acc, ax_vio, ax_dim = axes
+        for ax in axes:
+            _shade_stages(ax, stages)
+            ax.grid(alpha=0.3)
+
+        # (a) accuracy
+        for key, label, colour in (("train_acc", "train", "black"), ("test_acc", "test", "tab:blue")):
+            _, vals = run.series(key)
+            ax_acc.plot(epochs, _floats(vals), color=colour, lw=1.8, label=f"{label} accuracy")
+        ax_acc.set_ylim(-0.02, 1.05)
+        ax_acc.set_ylabel("accuracy")
+        ax_acc.set_title("(a) train and test accuracy", loc="left", fontsize=10)
+
+        # (b) violations
+        fall = ev.get("symmetries") or {}
+        names = list(dict.fromkeys(list(run.symmetries()) + list(fall)))
+        any_line = False
+        for i, name in enumerate(names):
+            colour = LINE_COLOURS[i % len(LINE_COLOURS)]
+            _, vmax = run.series("violation_max", name)
+            _, vmean = run.series("violation_mean", name)
+            f = fall.get(name) or {}
+            if f.get("acquired"):
+                label = f"{name}: acquired {f['onset']}\u2192{f['end']} (\u2212{f['drop_decades']:.1f} dec)"
+            else:
+                label = f"{name}: not acquired"
+            ymax, ymean = _positive(vmax), _positive(vmean)
+            if np.isfinite(ymax).any() or np.isfinite(ymean).any():
+                any_line = True
+            ax_vio.plot(epochs, ymax, color=colour, lw=1.6, label=label)
+            ax_vio.plot(epochs, ymean, color=colour, lw=0.9, ls="--", alpha=0.8)
+            if f.get("acquired"):
+                ax_vio.axvline(f["end"], color=colour, ls=":", lw=1.4)
+                at = [y for e, y in zip(epochs, ymax) if e == f["onset"]]
+                if at:
+                    ax_vio.plot([f["onset"]], at, marker="v", color=colour, ms=8, ls="none",
+                                markeredgecolor="black", markeredgewidth=0.5)
+        if any_line:
+            ax_vio.set_yscale("log")
+        else:
+            ax_vio.text(0.5, 0.5, "no symmetry violations recorded", transform=ax_vio.transAxes,
+                        ha="center", va="center", color="gray")
+        ax_vio.set_ylabel("violation (KL)")
+        ax_vio.set_title("(b) symmetry violation: max over instances (solid), mean (dashed); "
+                         "\u25bc onset, dotted line = end of acquisition", loc="left", fontsize=10)
+
+        # (c) effective dimension
+        _, dims = run.series("eff_dim")
+        ax_dim.step(epochs, _floats(dims), where="post", color="tab:green", lw=1.8,
+                    label="effective dimension")
+        geo = ev.get("geometric_organization")
+        if geo is not None:
+            ax_dim.axvline(geo, color="darkgreen", ls="-.", lw=1.2,
+                           label=f"dimension at its floor (epoch {geo})")
+        ax_dim.set_ylabel("PCs > 1% variance")
+        ax_dim.set_xlabel("epoch")
+        ax_dim.yaxis.get_major_locator().set_params(integer=True)
+        ax_dim.set_title("(c) effective embedding dimension", loc="left", fontsize=10)
+
+        # memorization / generalization markers in every panel
+        for ax in axes:
+            if mem is not None:
+                ax.axvline(mem, color="black", ls="--", lw=1.1)
+            if gen is not None:
+                ax.axvline(gen, color="black", ls="-", lw=1.3)
+        marks = []
+        if mem is not None:
+            marks.append(Line2D([], [], color="black", ls="--", lw=1.1, label=f"memorized (epoch {mem})"))
+        if gen is not None:
+            marks.append(Line2D([], [], color="black", ls="-", lw=1.3, label=f"generalized (epoch {gen})"))
+        h, _ = ax_acc.get_legend_handles_labels()
+        ax_acc.legend(handles=h + marks, loc="center right", fontsize=8, framealpha=0.9)
+        if names:
+            ax_vio.legend(loc="best", fontsize=8, framealpha=0.9)
+        ax_dim.legend(loc="best", fontsize=8, framealpha=0.9)
+        if len(epochs):
+            ax_dim.set_xlim(0, max(epochs.max(), 1) * 1.015)  # lines at the last epoch stay visible
+        else:
+            ax_acc.text(0.5, 0.5, "no metrics yet", transform=ax_acc.transAxes, ha="center", va="center")
+
+        last = ev.get("last_epoch")
+        if gen is not None:
+            verdict = f"generalized at epoch {gen}"
+        else:
+            _, test = run.series("test_acc")
+            known = [v for v in test if v is not None]
+            best = f", best test acc {max(known):.2f}" if known else ""
+            verdict = f"NEVER generalized (by epoch {last}{best})"
+        if ev.get("running"):
+            verdict += " \u2014 still running"
+        fig.suptitle(f"Training dynamics: {run_title(run)} \u2014 {verdict}\n{run_settings(run)}",
+                     fontsize=11)
+        handles = _stage_handles(stages)
+        if handles:
+            fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8.5, frameon=False)
+        fig.tight_layout(rect=(0, 0.03 if handles else 0, 1, 1))
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+# --- Fig. 1: embedding PCA ---------------------------------------------------------------
+def load_embedding(run: Run, which: str = "last") -> tuple[np.ndarray, dict]:
+    """The token embedding ``model.W_E`` of a checkpoint (numpy) and the checkpoint's metadata."""
+    import json
+
+    from safetensors import safe_open
+
+    name = "last" if which == "last" else f"epoch-{int(which):08d}"
+    path = Path(run.path) / "checkpoints" / f"{name}.safetensors"
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; {run.path} has no checkpoint to plot.")
+    with safe_open(str(path), framework="np") as f:
+        if "model.W_E" not in f.keys():
+            raise UsageError(f"{path} holds no token embedding (no tensor 'model.W_E').")
+        meta = json.loads((f.metadata() or {}).get("meta", "{}"))
+        return np.asarray(f.get_tensor("model.W_E"), dtype=np.float64), meta
+
+
+def embedding_pca(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal-component scores of the centred rows of ``emb`` and each PC's variance fraction.
+
+    >>> scores, frac = embedding_pca(np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]))
+    >>> frac.round(3).tolist(), scores.shape
+    ([1.0, 0.0], (3, 2))
+    """
+    centred = emb - emb.mean(0, keepdims=True)
+    u, s, _ = np.linalg.svd(centred, full_matrices=False)
+    var = s ** 2
+    frac = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
+    return u * s, frac
+
+
+def neighbour_edges(coords: np.ndarray | None, n: int, closed: bool = False) -> list[tuple[int, int]]:
+    """Pairs of rows to join so the shape shows.
+
+    With coordinates: the pairs at the smallest nonzero distance, up to 30%
+    more (a cylinder's steps around its cycle are chords slightly shorter than
+    its unit steps along the path; diagonals are >= 41% longer). Without: row
+    ``i`` to ``i+1``, and the last to the first when ``closed``.
+
+    >>> neighbour_edges(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float), 4)
+    [(0, 1), (0, 2), (1, 3), (2, 3)]
+    >>> neighbour_edges(None, 3, closed=True)
+    [(0, 1), (1, 2), (2, 0)]
+    """
+    if coords is None:
+        edges = [(i, i + 1) for i in range(n - 1)]
+        return edges + [(n - 1, 0)] if closed and n > 2 else edges
+    c = np.asarray(coords, dtype=float).reshape(n, -1)
+    d = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1))
+    nonzero = d[d > 1e-9]
+    if not nonzero.size:
+        return []
+    i, j = np.nonzero(np.triu((d > 1e-9) & (d <= nonzero.min() * 1.3), 1))
+    return list(zip(i.tolist(), j.tolist()))
+
+
+def circle_frequency(x: np.ndarray, y: np.ndarray) -> tuple[int, float]:
+    """The frequency ``k`` for which point ``t``'s angle follows ``2*pi*k*t/n`` best, and how well (0 to 1).
+
+    A grokked ``x+y mod p`` puts token ``t`` at angle ``2*pi*k*t/p`` in a pair
+    of PCs (paper, Table A.2); sorting tokens by ``k*t mod p`` walks its circle.
+    ``k`` and ``n-k`` are the same circle run backwards; the smaller is returned.
+
+    >>> t = np.arange(11)
+    >>> k, fit = circle_frequency(np.cos(2 * np.pi * 8 * t / 11), np.sin(2 * np.pi * 8 * t / 11))
+    >>> k, round(fit, 3)
+    (3, 1.0)
+    """
+    n = len(x)
+    z = np.exp(1j * np.arctan2(y - y.mean(), x - x.mean()))
+    power = np.abs(np.fft.fft(z)) / n
+    power[0] = 0.0
+    k = int(np.argmax(power))
+    return min(k, n - k), float(power[k])
+
+
+def plot_embedding(run: Run, path, n_pcs: int = 8) -> Path:
+    """Pairs of principal components (PC1-PC2, PC3-PC4, ...) of the last checkpoint's token embedding."""
+    from .registry import get_task
+
+    emb_all, meta = load_embedding(run)
+    task = get_task(run.config["task"], **(run.config.get("params") or {}))
+    tokens = np.asarray(task.geometry_tokens(), dtype=np.int64)
+    if tokens.max(initial=-1) >= len(emb_all):
+        raise UsageError(f"{run.path}: the embedding has {len(emb_all)} rows but the task's "
+                         f"geometry tokens go up to {tokens.max()}; was the task changed?")
+    scores, frac = embedding_pca(emb_all[tokens])
+    n = len(tokens)
+    n_pairs = max(1, min(n_pcs, scores.shape[1]) // 2)
+
+    coords = task.geometry_coords()
+    algebraic = coords is None
+    # tokens 0..n-1 of an algebraic task: look for each panel's circle (t -> t+q)
+    cyclic = algebraic and task.domain == "algebraic" and np.array_equal(tokens, np.arange(n)) and n > 4
+    edges = neighbour_edges(coords, n, closed=cyclic)
+    # colour: the token order (for the built-in graphs and comparisons that is the coordinates'
+    # lexicographic order, first coordinate slowest; a layout coordinate would be cos(angle) on a cycle)
+    colour = np.arange(n, dtype=float)
+    cmap = "hsv" if cyclic else "viridis"
+    label_every = max(1, math.ceil(n / 32))
+    labelled = range(0, n, label_every)
+    names = [task.token_name(int(t)) for t in tokens]
+    long_names = max(map(len, names), default=0) > 12  # e.g. permutations in cycle notation
+    if long_names:
+        names = [str(int(t)) for t in tokens]
+
+    ncols = 1 if n_pairs == 1 else 2
+    nrows = math.ceil(n_pairs / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols + 1.0, 5.0 * nrows + 0.9), squeeze=False,
+                             layout="constrained")
+    try:
+        sc = None
+        for k in range(nrows * ncols):
+            ax = axes.flat[k]
+            a, b = 2 * k, 2 * k + 1
+            if k >= n_pairs or b >= scores.shape[1]:
+                ax.axis("off")
+                continue
+            x, y = scores[:, a], scores[:, b]
+            panel_edges, note, edge_alpha = edges, "", 1.0
+            if cyclic:
+                k, score = circle_frequency(x, y)
+                if score >= CIRCLE_SCORE:
+                    order = np.argsort((k * np.arange(n)) % n, kind="stable")
+                    panel_edges = list(zip(order.tolist(), np.roll(order, -1).tolist()))
+                    step = pow(k, -1, n) if math.gcd(k, n) == 1 else None
+                    step = min(step, n - step) if step else None
+                    note = (f"\ncircle of frequency {k} (token t at angle 2\u03c0\u00b7{k}t/{n}, fit {score:.2f})"
+                            + (f";\nedges join circle neighbours t, t\u00b1{step}" if step else ""))
+                else:
+                    edge_alpha = 0.35
+                    note = f"\nno circle (fit {score:.2f}); edges join t, t+1"
+            if frac[a] < 0.01 and frac[b] < 0.01:
+                note += "\nboth PCs below 1% of variance: noise, not geometry"
+                edge_alpha = min(edge_alpha, 0.35)
+            for i, j in panel_edges:
+                ax.plot([x[i], x[j]], [y[i], y[j]], color="0.6", lw=0.7, alpha=edge_alpha, zorder=1)
+            sc = ax.scatter(x, y, c=colour, cmap=cmap, s=28, edgecolors="black", linewidths=0.4, zorder=2)
+            for t in labelled:
+                ax.annotate(names[t], (x[t], y[t]), xytext=(3, 3), textcoords="offset points",
+                            fontsize=7, zorder=3, annotation_clip=True, clip_on=True)
+            ax.set_xlabel(f"PC{a + 1} ({frac[a]:.1%} of variance)")
+            ax.set_ylabel(f"PC{b + 1} ({frac[b]:.1%} of variance)")
+            ax.set_title(f"PC{a + 1} vs PC{b + 1}{note}", fontsize=9)
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.grid(alpha=0.3)
+        if sc is not None:
+            bar = fig.colorbar(sc, ax=axes.ravel().tolist(), shrink=0.6)
+            bar.set_label("token index" if algebraic else "token index (order of the task's tokens)")
+        if not algebraic:
+            edge_rule = "edges join nearest neighbours in the task's own coordinates"
+        elif cyclic:
+            edge_rule = "edges join neighbours on each panel's circle, if it has one"
+        else:
+            edge_rule = "edges join consecutive tokens t, t+1"
+        labels = "every token labelled" if label_every == 1 else f"1 token in {label_every} labelled"
+        if long_names:
+            labels += " by token index (names are long)"
+        epoch = meta.get("epoch", "?")
+        acc = next((r.get("test_acc") for r in reversed(run.rows) if r.get("epoch") == epoch), None)
+        acc_text = f", test acc {acc:.3f}" if isinstance(acc, float) else ""
+        eff = int((frac > 0.01).sum())
+        fig.suptitle(f"Token embedding PCA: {run_title(run)}, checkpoint epoch {epoch}{acc_text}\n"
+                     f"{n} geometry tokens, effective dimension {eff} (PCs > 1% variance)\n"
+                     f"{edge_rule}; {labels}", fontsize=10)
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+# --- Fig. 7: violation vs epoch, solved vs unsolved -----------------------------------------
+def _violation(row: dict, symmetry: str | None) -> float | None:
+    v = row.get("violation_max") or {}
+    if symmetry is not None:
+        return v.get(symmetry)
+    known = [x for x in v.values() if x is not None]
+    return max(known) if known else None
+
+
+def _task_names(runs: list[Run]) -> str:
+    names = list(dict.fromkeys(f"{r.config.get('task', '?')}"
+                               + (f" ({_params(r.config)})" if _params(r.config) else "") for r in runs))
+    return ", ".join(names) if len(names) <= 3 else f"{len(names)} tasks"
+
+
+def plot_violation_scatter(runs: list[Run], evs: list[dict], path, symmetry: str | None = None) -> Path:
+    """Every evaluation of every run as a point (epoch, max violation), blue once the run has generalized."""
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    try:
+        counts = {True: 0, False: 0}
+        for run, ev in zip(runs, evs):
+            gen, mem = ev.get("generalization"), ev.get("memorization")
+            e = np.array([r["epoch"] for r in run.rows], dtype=float)
+            v = _positive([_violation(r, symmetry) for r in run.rows])
+            solved = np.array([gen is not None and x >= gen for x in e], dtype=bool)
+            early = np.array([mem is None or x < mem for x in e], dtype=bool)
+            ax.plot(e, v, color="0.75", lw=0.5, zorder=1)
+            for flag, colour in ((True, SOLVED), (False, UNSOLVED)):
+                m = (solved == flag) & np.isfinite(v)
+                counts[flag] += int(m.sum())
+                ax.scatter(e[m & ~early], v[m & ~early], s=14, color=colour, alpha=0.65, lw=0, zorder=2)
+                ax.scatter(e[m & early], v[m & early], s=14, facecolors="none", edgecolors=colour,
+                           alpha=0.8, lw=0.8, zorder=2)
+        if counts[True] or counts[False]:
+            ax.set_yscale("log")
+        ax.legend(handles=[
+            Line2D([], [], marker="o", ls="none", color=SOLVED, label=f"solved: test acc \u2265 0.99 ({counts[True]} points)"),
+            Line2D([], [], marker="o", ls="none", color=UNSOLVED, label=f"unsolved ({counts[False]} points)"),
+            Line2D([], [], marker="o", ls="none", markerfacecolor="none", markeredgecolor="0.3",
+                   label="hollow: before memorization (an untrained model is trivially near-symmetric)")],
+            loc="best", fontsize=9)
+        n_gen = sum(1 for ev in evs if ev.get("generalized"))
+        what = f"'{symmetry}'" if symmetry else "the worst symmetry (max over all)"
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"max instance violation of {symmetry or 'any symmetry'} (KL, log)")
+        ax.set_title(f"Symmetry violation vs epoch: {_task_names(runs)}\n"
+                     f"{len(runs)} runs, {n_gen} generalized; violation of {what}; one point per evaluation",
+                     fontsize=10)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+# --- test accuracy of groups of runs ----------------------------------------------------------
+def _held(epochs: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Each grid epoch's latest known value (NaN before the first); a stopped run keeps its last."""
+    ok = np.isfinite(values)
+    e, v = epochs[ok], values[ok]
+    if not len(e):
+        return np.full(len(grid), np.nan)
+    idx = np.searchsorted(e, grid, side="right") - 1
+    return np.where(idx >= 0, v[np.clip(idx, 0, None)], np.nan)
+
+
+def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
+    """Test accuracy against epoch: thin lines per run, a bold median per label.
+
+    Runs that stopped early (``--stop-on-generalize``) keep their last value in the median.
+    """
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    try:
+        all_runs = [r for runs in runs_by_label.values() for r in runs]
+        last = max((r.rows[-1]["epoch"] for r in all_runs if r.rows), default=0)
+        handles = []
+        for i, (label, runs) in enumerate(runs_by_label.items()):
+            colour = LINE_COLOURS[i % len(LINE_COLOURS)]
+            grids, curves = [], []
+            for run in runs:
+                e, v = run.series("test_acc")
+                e, v = np.array(e, dtype=float), _floats(v)
+                ax.plot(e, v, color=colour, lw=0.9, alpha=0.45)
+                grids.append(e)
+                curves.append((e, v))
+            n_gen = sum(1 for r in runs if any((x or 0) >= 0.99 for x in r.series("test_acc")[1]))
+            if grids:
+                grid = np.unique(np.concatenate(grids + [np.array([last], dtype=float)]))
+                stack = np.array([_held(e, v, grid) for e, v in curves])
+                with warnings.catch_warnings():  # an all-NaN column is a NaN median, silently
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    med = np.nanmedian(stack, axis=0)
+                ax.plot(grid, med, color=colour, lw=2.6)
+            handles.append(Line2D([], [], color=colour, lw=2.6,
+                                  label=f"{label}: median of {len(runs)} run{'s' if len(runs) != 1 else ''} ({n_gen} reach 0.99)"))
+        ax.axhline(0.99, color="0.4", ls=":", lw=1)
+        handles.append(Line2D([], [], color="0.4", ls=":", lw=1, label="0.99 (generalized)"))
+        handles.append(Line2D([], [], color="0.3", lw=0.7, alpha=0.5, label="one run (thin); a run that stopped keeps its last value"))
+        ax.legend(handles=handles, loc="best", fontsize=9)
+        ax.set_ylim(-0.02, 1.03)
+        ax.set_xlim(0, max(last, 1))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"Test accuracy: {_task_names(all_runs)}; {len(all_runs)} runs in "
+                     f"{len(runs_by_label)} group{'s' if len(runs_by_label) != 1 else ''}", fontsize=10)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return _save(fig, path)
+    finally:
+        plt.close(fig)

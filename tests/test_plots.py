@@ -1,0 +1,156 @@
+"""Figures and Markdown reports from real (tiny) runs and from a synthetic run that generalizes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from symreg import get_task
+from symreg.diagnose import events
+from symreg.plots import (circle_frequency, neighbour_edges, plot_dynamics, plot_embedding,
+                          plot_test_accuracy, plot_violation_scatter)
+from symreg.report import run_report, set_report
+from symreg.runs import Run, load_run, load_runs
+from symreg.train import Trainer, TrainConfig
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}
+
+
+def tiny_cfg(**kw):
+    base = dict(train_frac=0.5, weight_decay=1.0, epochs=30, eval_every=10, model_sizes=TINY,
+                violation_samples=16, checkpoint_every_s=0.0)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory) -> dict[str, list[Run]]:
+    """One tiny run per domain, and a batch of two mod_add seeds (none of them generalizes)."""
+    root = tmp_path_factory.mktemp("plots")
+    graph = get_task("graph_path")
+    tasks = {"mod_add": get_task("mod_add", p=11),
+             "graph_path": get_task("graph_path", **graph.quick.params),
+             "compare_3d": get_task("compare_3d")}
+    out = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: one thread is faster, and far faster on a busy machine
+    try:
+        for name, task in tasks.items():
+            seeds = [0, 1] if name == "mod_add" else [0]
+            Trainer.fresh(task, tiny_cfg(epochs=20), seeds, root / name).run()
+            out[name] = load_runs([root / name])[0]
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def synthetic_run(gen: int | None, seed: int = 0, last: int = 600) -> Run:
+    """mod_add-like history: memorizes at 100, commutativity falls 3 decades over 200-300, generalizes at ``gen``."""
+    rows = []
+    for e in range(0, last + 1, 20):
+        fall = min(1.0, max(0.0, (e - 200) / 100))
+        rows.append({"epoch": e, "train_acc": 1.0 if e >= 100 else e / 100,
+                     "test_acc": None if e == 40 else (1.0 if gen is not None and e >= gen else 0.2),
+                     "violation_max": {"commutativity": 10 ** (-3 * fall), "translation": 0.0 if e == 0 else 5.0},
+                     "violation_mean": {"commutativity": 10 ** (-3 * fall - 1), "translation": 1.0},
+                     "eff_dim": max(6, 30 - e // 20)})
+    return Run(Path(f"synthetic-{seed}"), {"task": "mod_add", "params": {"p": 97}, "seed": seed,
+                                           "train": {"model": "transformer", "train_frac": 0.5,
+                                                     "weight_decay": 1.0, "lr": 1e-3, "epochs": last}}, rows)
+
+
+def assert_png(path: Path) -> None:
+    path = Path(path)
+    assert path.exists() and path.stat().st_size > 1000
+    assert path.read_bytes()[:8] == PNG
+    assert plt.get_fignums() == []
+
+
+def test_dynamics_of_a_real_run_and_of_runs_that_do_and_do_not_generalize(tiny_runs, tmp_path):
+    run = tiny_runs["mod_add"][0]
+    assert_png(plot_dynamics(run, events(run), tmp_path / "real.png"))
+    for gen in (300, None):
+        run = synthetic_run(gen)
+        assert_png(plot_dynamics(run, events(run), tmp_path / f"gen-{gen}.png"))
+
+
+def test_dynamics_of_a_run_without_metrics(tmp_path):
+    run = Run(tmp_path, {"task": "mod_add", "seed": 0}, [])
+    assert_png(plot_dynamics(run, events(run), tmp_path / "empty.png"))
+
+
+@pytest.mark.parametrize("name", ["mod_add", "graph_path", "compare_3d"])
+def test_embedding_pca_for_each_domain(tiny_runs, tmp_path, name):
+    assert_png(plot_embedding(tiny_runs[name][0], tmp_path / f"{name}.png"))
+
+
+def test_scatter_and_test_accuracy(tiny_runs, tmp_path):
+    runs = tiny_runs["mod_add"] + [synthetic_run(300, seed=5), synthetic_run(None, seed=6)]
+    evs = [events(r) for r in runs]
+    assert_png(plot_violation_scatter(runs, evs, tmp_path / "scatter.png"))
+    assert_png(plot_violation_scatter(runs, evs, tmp_path / "comm.png", symmetry="commutativity"))
+    assert_png(plot_test_accuracy({"real": tiny_runs["mod_add"], "synthetic": runs[2:]}, tmp_path / "acc.png"))
+
+
+def test_neighbour_edges_join_grid_cycle_and_cylinder_neighbours():
+    grid = np.array([[r, c] for r in range(3) for c in range(3)], float)
+    assert len(neighbour_edges(grid, 9)) == 12  # 2 * 3 * 2, no diagonals
+    n = 6
+    ring = np.stack([np.cos(2 * np.pi * np.arange(n) / n), np.sin(2 * np.pi * np.arange(n) / n)], 1)
+    assert sorted(neighbour_edges(ring, n)) == sorted({tuple(sorted((i, (i + 1) % n))) for i in range(n)})
+
+
+@pytest.mark.parametrize("name", ["graph_grid2d", "graph_grid3d", "graph_cycle", "graph_path",
+                                  "graph_cylinder", "graph_hypercube"])
+def test_neighbour_edges_are_the_graph_edges(name):
+    for params in ({}, get_task(name).quick.params, {"cycle": 3, "length": 4} if name == "graph_cylinder" else {}):
+        task = get_task(name, **params)  # a cylinder's chords around are shorter than its steps along
+        edges = neighbour_edges(task.geometry_coords(), len(task.geometry_tokens()))
+        want = {tuple(sorted((task._token[u], task._token[v]))) for u, v in task.graph.edges}
+        assert set(edges) == want, params
+
+
+def test_circle_frequency_finds_the_step_of_a_shuffled_circle():
+    t = np.arange(13)
+    k, fit = circle_frequency(np.cos(2 * np.pi * 5 * t / 13) * 2 + 1, np.sin(2 * np.pi * 5 * t / 13) * 2)
+    assert (k, round(fit, 6)) == (5, 1.0)
+    rng = np.random.default_rng(0)
+    assert circle_frequency(rng.normal(size=97), rng.normal(size=97))[1] < 0.5
+
+
+def test_run_report_has_the_events_and_links_existing_images(tmp_path):
+    run = synthetic_run(300)
+    ev = events(run)
+    figs = tmp_path / "figs"
+    dyn = plot_dynamics(run, ev, figs / "dynamics.png")
+    text = run_report(run, ev, {"training dynamics": dyn, "embedding": figs / "missing.png"},
+                      tmp_path / "report").read_text()
+    assert "](../figs/dynamics.png)" in text and "missing.png" not in text
+    for epoch in (ev["memorization"], ev["generalization"], ev["symmetries"]["commutativity"]["end"]):
+        assert f"| {epoch} |" in text
+    assert "commutativity" in text and "translation" in text
+
+
+def test_run_report_of_a_real_run_that_never_generalized(tiny_runs, tmp_path):
+    run = load_run(tiny_runs["compare_3d"][0].path)
+    ev = events(run)
+    emb = plot_embedding(run, tmp_path / "embedding.png")
+    text = run_report(run, ev, [emb], tmp_path).read_text()
+    assert "Never generalized" in text and "](embedding.png)" in text and "compare_3d" in text
+
+
+def test_set_report_counts_generalized_runs_and_adds_sections(tiny_runs, tmp_path):
+    runs = [synthetic_run(300, 0), synthetic_run(500, 1), synthetic_run(None, 2)] + tiny_runs["mod_add"]
+    evs = [events(r) for r in runs]
+    scatter = plot_violation_scatter(runs, evs, tmp_path / "scatter.png")
+    text = set_report(runs, evs, {"violation vs epoch": scatter}, tmp_path,
+                      extra_sections={"Early warning": "lead time: 40 epochs"}).read_text()
+    n_gen = sum(ev["generalized"] for ev in evs)
+    assert f"{n_gen} of 5 generalized" in text
+    if n_gen == 2:  # the tiny real runs do not generalize in 20 epochs
+        assert "median 400, range 300 to 500" in text
+    assert "](scatter.png)" in text and "## Early warning" in text and "lead time: 40 epochs" in text
+    assert text.count("never (by") == sum(not ev["generalized"] for ev in evs)
