@@ -245,31 +245,6 @@ def embedding_pca(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u * s, frac
 
 
-def neighbour_edges(coords: np.ndarray | None, n: int, closed: bool = False) -> list[tuple[int, int]]:
-    """Pairs of rows to join so the shape shows.
-
-    With coordinates: the pairs at the smallest nonzero distance, up to 30%
-    more (a cylinder's steps around its cycle are chords slightly shorter than
-    its unit steps along the path; diagonals are >= 41% longer). Without: row
-    ``i`` to ``i+1``, and the last to the first when ``closed``.
-
-    >>> neighbour_edges(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float), 4)
-    [(0, 1), (0, 2), (1, 3), (2, 3)]
-    >>> neighbour_edges(None, 3, closed=True)
-    [(0, 1), (1, 2), (2, 0)]
-    """
-    if coords is None:
-        edges = [(i, i + 1) for i in range(n - 1)]
-        return edges + [(n - 1, 0)] if closed and n > 2 else edges
-    c = np.asarray(coords, dtype=float).reshape(n, -1)
-    d = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1))
-    nonzero = d[d > 1e-9]
-    if not nonzero.size:
-        return []
-    i, j = np.nonzero(np.triu((d > 1e-9) & (d <= nonzero.min() * 1.3), 1))
-    return list(zip(i.tolist(), j.tolist()))
-
-
 def circle_frequency(x: np.ndarray, y: np.ndarray) -> tuple[int, float]:
     """The frequency ``k`` for which point ``t``'s angle follows ``2*pi*k*t/n`` best, and how well (0 to 1).
 
@@ -308,7 +283,7 @@ def plot_embedding(run: Run, path, n_pcs: int = 8) -> Path:
     algebraic = coords is None
     # tokens 0..n-1 of an algebraic task: look for each panel's circle (t -> t+q)
     cyclic = algebraic and task.domain == "algebraic" and np.array_equal(tokens, np.arange(n)) and n > 4
-    edges = neighbour_edges(coords, n, closed=cyclic)
+    edges = [tuple(e) for e in task.geometry_edges().tolist()] + ([(n - 1, 0)] if cyclic else [])
     # colour: the token order (for the built-in graphs and comparisons that is the coordinates'
     # lexicographic order, first coordinate slowest; a layout coordinate would be cos(angle) on a cycle)
     colour = np.arange(n, dtype=float)

@@ -184,7 +184,9 @@ class Task(ABC):
             return np.stack([np.arange(n - 1), np.arange(1, n)], 1)
         d = np.linalg.norm(coords[:, None, :] - coords[None, :, :], axis=-1)
         step = d[d > 1e-9].min()
-        i, j = np.nonzero(np.triu((d > 1e-9) & (d <= 1.1 * step), 1))  # 10%: chords of a cycle
+        # up to 30% longer: a cylinder's chords around its cycle are a little shorter than its
+        # unit steps along the path, while diagonals are at least 41% longer
+        i, j = np.nonzero(np.triu((d > 1e-9) & (d <= 1.3 * step), 1))
         return np.stack([i, j], 1)
 
     @property

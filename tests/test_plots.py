@@ -10,7 +10,7 @@ import torch
 
 from symreg import get_task
 from symreg.diagnose import events
-from symreg.plots import (circle_frequency, neighbour_edges, plot_dynamics, plot_embedding,
+from symreg.plots import (circle_frequency, plot_dynamics, plot_embedding,
                           plot_test_accuracy, plot_violation_scatter)
 from symreg.report import run_report, set_report
 from symreg.runs import Run, load_run, load_runs
@@ -95,22 +95,14 @@ def test_scatter_and_test_accuracy(tiny_runs, tmp_path):
     assert_png(plot_test_accuracy({"real": tiny_runs["mod_add"], "synthetic": runs[2:]}, tmp_path / "acc.png"))
 
 
-def test_neighbour_edges_join_grid_cycle_and_cylinder_neighbours():
-    grid = np.array([[r, c] for r in range(3) for c in range(3)], float)
-    assert len(neighbour_edges(grid, 9)) == 12  # 2 * 3 * 2, no diagonals
-    n = 6
-    ring = np.stack([np.cos(2 * np.pi * np.arange(n) / n), np.sin(2 * np.pi * np.arange(n) / n)], 1)
-    assert sorted(neighbour_edges(ring, n)) == sorted({tuple(sorted((i, (i + 1) % n))) for i in range(n)})
-
-
 @pytest.mark.parametrize("name", ["graph_grid2d", "graph_grid3d", "graph_cycle", "graph_path",
                                   "graph_cylinder", "graph_hypercube"])
-def test_neighbour_edges_are_the_graph_edges(name):
+def test_geometry_edges_are_the_graph_edges(name):
     for params in ({}, get_task(name).quick.params, {"cycle": 3, "length": 4} if name == "graph_cylinder" else {}):
         task = get_task(name, **params)  # a cylinder's chords around are shorter than its steps along
-        edges = neighbour_edges(task.geometry_coords(), len(task.geometry_tokens()))
+        edges = {tuple(e) for e in task.geometry_edges().tolist()}
         want = {tuple(sorted((task._token[u], task._token[v]))) for u, v in task.graph.edges}
-        assert set(edges) == want, params
+        assert edges == want, params
 
 
 def test_circle_frequency_finds_the_step_of_a_shuffled_circle():
