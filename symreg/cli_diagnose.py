@@ -37,7 +37,8 @@ THRESHOLDS = [
     click.option("--drop", default=2.0, show_default=True, help="Decades below its peak a violation must fall: acquired."),
     click.option("--onset", default=0.3, show_default=True, help="Decades below the peak still counted as the peak."),
     click.option("--dim-slack", default=1, show_default=True, help="Fall of the effective dimension that still counts as flat."),
-    click.option("--plateau", default=5, show_default=True, help="Evaluations the effective dimension must stay flat."),
+    click.option("--plateau", default=2.0, show_default=True,
+                 help="Organized at e once the dimension falls <= --dim-slack by epoch PLATEAU*e."),
 ]
 WARNING = [
     click.option("--signal", "signals", multiple=True,

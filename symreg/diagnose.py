@@ -13,10 +13,10 @@ The paper reads its three stages off plots; here each is a number:
 - **generalization**: first evaluation with test accuracy >= ``generalize_acc``;
   a run that never gets there is labelled ``generalized: false``, not forced
   into a phase;
-- **geometric organization**: first evaluation at or after generalization
-  from which the effective embedding dimension falls by no more than
-  ``dim_slack`` over the next ``plateau`` evaluations: it has reached its
-  floor. ``None`` while it is still falling at the end of the run.
+- **geometric organization**: first evaluation ``e`` at or after
+  generalization whose effective embedding dimension falls by no more than
+  ``dim_slack`` by epoch ``plateau * e`` (doubling the training time no longer
+  lowers it): it has reached its floor. ``None`` while the run is too short to tell.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Thresholds:
     drop: float = 2.0  # decades below the peak that end the fall (a smaller fall: not acquired)
     onset: float = 0.3  # decades below the peak that still count as "at the peak"
     dim_slack: int = 1
-    plateau: int = 5  # evaluations the effective dimension must hold for
+    plateau: float = 2.0  # organized once doubling the epochs lowers the dimension by <= dim_slack
 
 
 def first_at_least(epochs, values, level) -> int | None:
@@ -68,16 +68,20 @@ def violation_fall(epochs, values, drop: float = 2.0, onset: float = 0.3) -> dic
     return {**out, "acquired": True, "onset": after[i_onset][0], "end": after[i_end][0]}
 
 
-def organization_epoch(epochs, dims, start, slack: int = 1, plateau: int = 5) -> int | None:
-    """First epoch >= ``start`` after which the dimension falls <= ``slack`` for ``plateau`` evaluations.
+def organization_epoch(epochs, dims, start, slack: int = 1, factor: float = 2.0) -> int | None:
+    """First epoch ``e >= start`` whose dimension falls by at most ``slack`` by epoch ``factor * e``.
 
-    >>> organization_epoch(list(range(0, 100, 10)), [9, 8, 6, 4, 4, 4, 4, 4, 4, 4], start=10, plateau=3)
-    30
+    Doubling the training time no longer lowers the dimension: it is at its
+    floor. Scale-free, and it never moves once reached; ``None`` while the run
+    is too short to tell.
+
+    >>> organization_epoch([0, 10, 20, 40, 80, 160], [9, 8, 6, 4, 4, 4], start=10)
+    40
     """
     pts = [(e, d) for e, d in zip(epochs, dims) if d is not None]
-    for i, (e, d) in enumerate(pts):
-        window = pts[i + 1:i + 1 + plateau]
-        if e >= start and len(window) == plateau and min(w for _, w in window) >= d - slack:
+    for e, d in pts:
+        later = next((dl for el, dl in pts if el >= factor * max(e, 1)), None)
+        if e >= start and later is not None and d - later <= slack:
             return e
     return None
 

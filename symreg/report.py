@@ -158,8 +158,8 @@ def set_report(runs: Iterable[Run], evs: Iterable[dict], plot_paths, out_dir,
                   f"*sym end* = earliest onset and latest end of a symmetry's fall in maximum violation "
                   f"(the end: {th['drop']:g} decades below the peak); *generalized* = first test accuracy >= "
                   f"{th['generalize_acc']:g}; *geometry* = first epoch from generalization on after which "
-                  f"the effective embedding dimension falls by at most {th['dim_slack']} over "
-                  f"{th['plateau']} evaluations; *eff dim* = "
+                  f"the effective embedding dimension falls by at most {th['dim_slack']} by "
+                  f"{th['plateau']:g} times that epoch; *eff dim* = "
                   "start \u2192 floor.", ""]
     images = _images(plot_paths, out_dir)
     if images:

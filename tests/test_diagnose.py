@@ -20,7 +20,7 @@ def synthetic_run(mem: int, fall: int, gen: int | None, last: int = 2000, every:
         rows.append({"epoch": e, "train_acc": 1.0 if e >= mem else 0.5, "test_acc":
                      1.0 if gen is not None and e >= gen else 0.1,
                      "violation_max": {"sym": v}, "violation_mean": {"sym": v / 10},
-                     "eff_dim": max(4, 40 - e // 50), "param_norm": 100 - e / 100})
+                     "eff_dim": max(4, 40 - e // 20), "param_norm": 100 - e / 100})
     return Run(Path("synthetic"), {"task": "t", "seed": 0}, rows)
 
 
@@ -28,7 +28,7 @@ def synthetic_run(mem: int, fall: int, gen: int | None, last: int = 2000, every:
 def test_events_recover_the_planted_epochs(mem, gap, gen_gap):
     mem, fall = mem * 10, mem * 10 + gap * 10
     gen = fall + 100 + gen_gap * 10
-    ev = events(synthetic_run(mem, fall, gen, last=gen + 600))
+    ev = events(synthetic_run(mem, fall, gen, last=max(2 * gen, 1500) + 100))
     assert ev["memorization"] == mem and ev["generalization"] == gen and ev["generalized"]
     sym = ev["symmetries"]["sym"]
     assert sym["acquired"] and sym["peak_epoch"] == mem
