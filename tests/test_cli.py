@@ -17,6 +17,7 @@ import symreg
 from symreg import GroupAction, element
 from symreg.cli import cli
 from symreg.plugins import add_plugin, failures, pm
+from tests.helpers import registered
 
 BUILTINS = ("mod_add mod_sub mod_sum_sq mod_sum_cube mod_mul mod_xy_plus perm_compose "
             "dihedral_compose graph_grid2d graph_grid3d graph_cycle graph_path graph_cylinder "
@@ -28,22 +29,6 @@ def invoke(*args: str):
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # an uncaught error is a bug, not an exit status
     return result
-
-
-class registered:
-    """Register a plugin object for the duration of a ``with`` block."""
-
-    def __init__(self, plugin, name):
-        self.plugin, self.name = plugin, name
-
-    def __enter__(self):
-        assert add_plugin(self.plugin, self.name), failures.get(self.name)
-        return self.plugin
-
-    def __exit__(self, *exc):
-        if pm.has_plugin(self.name):
-            pm.unregister(name=self.name)
-        failures.pop(self.name, None)
 
 
 class WrongSymmetry:

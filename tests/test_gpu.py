@@ -7,10 +7,10 @@ import torch
 from symreg import get_task
 from symreg.rundir import read_metrics
 from symreg.train import Trainer, TrainConfig
+from tests.helpers import TINY, run_interrupted
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
-TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}
 
 
 def cfg(**kw):
@@ -41,16 +41,6 @@ def test_cuda_matches_cpu_and_batches(tmp_path):
 def test_cuda_resume_continues_the_graph(tmp_path):
     task = get_task("mod_add", p=23)
     Trainer.fresh(task, cfg(epochs=60), [2], tmp_path / "a").run()
-    t = Trainer.fresh(task, cfg(epochs=60), [2], tmp_path / "b")
-    orig = t.step
-
-    def step():
-        if t.epoch == 25:
-            raise KeyboardInterrupt
-        orig()
-
-    t.step = step
-    with pytest.raises(KeyboardInterrupt):
-        t.run()
+    run_interrupted(task, cfg(epochs=60), [2], tmp_path / "b", at_epoch=25)
     Trainer.resume(tmp_path / "b").run()
     assert last(tmp_path / "a")["train_loss"] == pytest.approx(last(tmp_path / "b")["train_loss"], rel=1e-5)

@@ -18,6 +18,7 @@ from symreg import GroupAction, Param, Preset, Task, element, hookspecs
 from symreg.errors import PluginError
 from symreg.plugins import add_plugin, failures, pm
 from symreg.registry import get_symmetries, get_task, model_entries, task_entries
+from tests.helpers import registered
 
 
 class Xor(Task):
@@ -42,22 +43,6 @@ class Xor(Task):
 
     def encode(self, value):
         return tuple(value)
-
-
-class registered:
-    """Register a plugin object for the duration of a ``with`` block."""
-
-    def __init__(self, plugin, name):
-        self.plugin, self.name = plugin, name
-
-    def __enter__(self):
-        assert add_plugin(self.plugin, self.name), failures.get(self.name)
-        return self.plugin
-
-    def __exit__(self, *exc):
-        if pm.has_plugin(self.name):
-            pm.unregister(name=self.name)
-        failures.pop(self.name, None)
 
 
 class TaskPlugin:

@@ -17,19 +17,8 @@ from symreg import get_task
 from symreg.models import MLP, Transformer
 from symreg.reference import ReferenceTransformer
 from symreg.rundir import RunDir, read_metrics
-from symreg.train import Trainer, TrainConfig
-
-TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}
-
-
-def tiny_cfg(**kw):
-    base = dict(train_frac=0.5, weight_decay=1.0, epochs=30, eval_every=10, model_sizes=TINY,
-                violation_samples=16, checkpoint_every_s=0.0)
-    return TrainConfig(**{**base, **kw})
-
-
-def strip_time(rows):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+from symreg.train import Trainer
+from tests.helpers import TINY, metrics, run_interrupted, tiny_cfg
 
 
 def test_fast_transformer_matches_the_all_positions_reference():
@@ -89,22 +78,10 @@ def test_resume_after_interrupt_is_bit_identical(tmp_path):
     task = get_task("mod_add", p=11)
     Trainer.fresh(task, tiny_cfg(epochs=40), [1], tmp_path / "straight").run()
 
-    trainer = Trainer.fresh(task, tiny_cfg(epochs=40), [1], tmp_path / "broken")
-    original_step = trainer.step
-
-    def step():
-        if trainer.epoch == 23:
-            raise KeyboardInterrupt
-        original_step()
-
-    trainer.step = step
-    with pytest.raises(KeyboardInterrupt):
-        trainer.run()
+    run_interrupted(task, tiny_cfg(epochs=40), [1], tmp_path / "broken", at_epoch=23)
     assert json.loads((tmp_path / "broken" / "status.json").read_text())["state"] == "interrupted"
     Trainer.resume(tmp_path / "broken").run()
-    a = strip_time(read_metrics(tmp_path / "straight" / "metrics.jsonl")[0])
-    b = strip_time(read_metrics(tmp_path / "broken" / "metrics.jsonl")[0])
-    assert a == b
+    assert metrics(tmp_path / "straight") == metrics(tmp_path / "broken")
 
 
 def test_resume_after_kill_9_is_bit_identical(tmp_path):
@@ -127,8 +104,8 @@ def test_resume_after_kill_9_is_bit_identical(tmp_path):
         f.write('{"epoch": 99999, "trunc')  # what a kill mid-write leaves
     subprocess.run([sys.executable, "-m", "symreg", "train", "--resume", str(tmp_path / "killed"), "-q"],
                    check=True, capture_output=True)
-    a = strip_time(read_metrics(tmp_path / "straight" / "metrics.jsonl")[0])
-    b = strip_time(read_metrics(tmp_path / "killed" / "metrics.jsonl")[0])
+    a = metrics(tmp_path / "straight")
+    b = metrics(tmp_path / "killed")
     assert len(a) == 21 and a == b
 
 
@@ -166,20 +143,9 @@ def test_minibatch_training_runs_and_resumes_identically(tmp_path):
     task = get_task("mod_add", p=11)
     cfg = dict(batch_size=16, epochs=12, eval_every=4)
     Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "a").run()
-    t = Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "b")
-    orig = t.step
-
-    def step():
-        if t.epoch == 7:
-            raise KeyboardInterrupt
-        orig()
-
-    t.step = step
-    with pytest.raises(KeyboardInterrupt):
-        t.run()
+    run_interrupted(task, tiny_cfg(**cfg), [2], tmp_path / "b", at_epoch=7)
     Trainer.resume(tmp_path / "b").run()
-    assert strip_time(read_metrics(tmp_path / "a" / "metrics.jsonl")[0]) == \
-        strip_time(read_metrics(tmp_path / "b" / "metrics.jsonl")[0])
+    assert metrics(tmp_path / "a") == metrics(tmp_path / "b")
 
 
 @pytest.mark.parametrize("name", ["mod_add", "graph_path", "compare_3d", "perm_compose"])
@@ -200,20 +166,9 @@ def test_auxiliary_losses_train_and_resume_identically(tmp_path, aux):
     task = get_task("mod_add", p=11)
     cfg = dict(aux=aux, aux_samples=8, epochs=12, eval_every=4, grokfast="ema")
     Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "a").run()
-    t = Trainer.fresh(task, tiny_cfg(**cfg), [2], tmp_path / "b")
-    orig = t.step
-
-    def step():
-        if t.epoch == 7:
-            raise KeyboardInterrupt
-        orig()
-
-    t.step = step
-    with pytest.raises(KeyboardInterrupt):
-        t.run()
+    run_interrupted(task, tiny_cfg(**cfg), [2], tmp_path / "b", at_epoch=7)
     Trainer.resume(tmp_path / "b").run()
-    assert strip_time(read_metrics(tmp_path / "a" / "metrics.jsonl")[0]) == \
-        strip_time(read_metrics(tmp_path / "b" / "metrics.jsonl")[0])
+    assert metrics(tmp_path / "a") == metrics(tmp_path / "b")
 
 
 def test_symmetry_loss_lowers_that_violation(tmp_path):
