@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 import symreg.laws
 from symreg import GroupAction, Symmetry, Task, TriangleEquality, element
-from symreg.augment import (Closure, can_deduce, closure, closure_report, deduce, load_split,
-                            save_split, triangle_bounds)
+from symreg.augment import Closure, can_deduce, closure, closure_report, deduce, load_split, save_split
+from symreg.deduce import triangle_bounds
 from symreg.cli import cli
 from symreg.data import split_rows
 from symreg.errors import UsageError
