@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 import symreg
-from symreg.cli_train import parse_seeds
+from symreg.parsing import parse_seeds
 from symreg.train import Trainer, TrainConfig
 
 

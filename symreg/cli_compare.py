@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .cli import PARAM, cli
-from .cli_train import parse_seeds, parse_set
+from .parsing import parse_seeds, parse_set
 from .registry import get_task, parse_params, task_entries
 
 
