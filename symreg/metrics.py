@@ -32,16 +32,17 @@ def make_probes(task: "Task", symmetries, n: int, seed: int) -> list[Probe]:
     return [Probe(s, s.sample(task, n, rng)) for s in symmetries]
 
 
-def effective_dimension(emb: torch.Tensor, threshold: float = 0.01) -> int:
-    """Principal components of the rows of ``emb`` explaining more than ``threshold`` of variance.
+def effective_dimension(emb: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
+    """Principal components of the rows of ``emb`` (..., n, d) explaining more than ``threshold``
+    of the variance; leading axes (seeds) are batched.
 
-    >>> effective_dimension(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.001]]))
+    >>> int(effective_dimension(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.001]])))
     1
     """
-    centred = emb.double() - emb.double().mean(0, keepdim=True)
+    centred = emb.double() - emb.double().mean(-2, keepdim=True)
     var = torch.linalg.svdvals(centred) ** 2
-    total = var.sum()
-    return int((var / total > threshold).sum()) if total > 0 else 0
+    share = var / var.sum(-1, keepdim=True).clamp_min(1e-300)
+    return (share > threshold).sum(-1)
 
 
 @torch.no_grad()
@@ -81,6 +82,7 @@ def evaluate(model, task: "Task", x_all: torch.Tensor, y_all: torch.Tensor,
                                      lambda idx: table[:, torch.as_tensor(idx, device=table.device)])
         viols[probe.symmetry.name] = (v.mean(-1).tolist(), v.amax(-1).tolist())
     norms = torch.sqrt(sum((p.detach().double() ** 2).flatten(1).sum(1) for p in model.parameters()))
+    dims = effective_dimension(emb).tolist()
     rows = []
     for s in range(model.n_seeds):
         lp = table[s]
@@ -90,7 +92,7 @@ def evaluate(model, task: "Task", x_all: torch.Tensor, y_all: torch.Tensor,
             row[f"{name}_acc"] = _split_stats(lp, y_all, mask[s], name)[f"{name}_acc"]
         row["violation_mean"] = {name: v[0][s] for name, v in viols.items()}
         row["violation_max"] = {name: v[1][s] for name, v in viols.items()}
-        row["eff_dim"] = effective_dimension(emb[s])
+        row["eff_dim"] = int(dims[s])
         row["param_norm"] = float(norms[s])
         rows.append(row)
     model.train(was_training)
