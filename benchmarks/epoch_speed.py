@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -131,28 +130,42 @@ def bench_task(name, preset, seeds_list, device, rounds, steps, reference=True):
 
 
 def peak_memory(name, preset, seeds, device, model):
+    """Peak memory of 3 training steps and one evaluation, in a fresh process.
+
+    CPU: resident set size sampled every millisecond, minus the size just before
+    the model is built. CUDA: torch.cuda.max_memory_allocated.
+    """
     code = f"""
-import resource, tempfile, json, torch, symreg
+import json, tempfile, threading, time, torch, symreg
 from pathlib import Path
 from symreg.train import Trainer, TrainConfig
+def rss():
+    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20
 cls = symreg.task_entries()[{name!r}].obj
 chosen = cls.preset if {preset!r} == "paper" else cls.quick
 task = symreg.get_task({name!r}, **chosen.params)
 task.labels
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 cfg = TrainConfig.from_preset(chosen, epochs=10**9, device={str(device)!r})
+peak, done = [0.0], [False]
+def watch():
+    while not done[0]:
+        peak[0] = max(peak[0], rss()); time.sleep(0.001)
+base = rss()
+threading.Thread(target=watch, daemon=True).start()
 if {model!r} == "reference":
-    from benchmarks.epoch_speed import Reference
-    t = Trainer.fresh(task, cfg, [0], Path(tempfile.mkdtemp()) / "r"); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    import sys; sys.path.insert(0, "benchmarks")
+    from epoch_speed import Reference
+    t = Trainer.fresh(task, cfg, [0], Path(tempfile.mkdtemp()) / "r")
     r = Reference(t)
     for _ in range(3): r.step()
 else:
     t = Trainer.fresh(task, cfg, list(range({seeds})), Path(tempfile.mkdtemp()) / "r")
     for _ in range(3): t.step()
     t.evaluate()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+done[0] = True
+time.sleep(0.01)
 gpu = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
-print(json.dumps({{"rss_mib": (peak - base) / 1024, "cuda_mib": gpu / 2**20 if gpu else None}}))
+print(json.dumps({{"rss_mib": peak[0] - base, "cuda_mib": gpu / 2**20 if gpu else None}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parent.parent)
