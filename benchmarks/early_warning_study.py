@@ -1,6 +1,6 @@
 """The paper's diagnostic tested as a detector: 20 grokking seeds plus runs that do not grok.
 
-Trains (or resumes, or reuses) two batches of ``mod_add`` at its CPU preset:
+Trains (or resumes, or reuses) two batches of a task (default ``mod_add``) at its CPU preset:
 ``--seeds`` generalizing runs (weight decay 1, each stopped ``--patience``
 epochs after it generalizes) and ``--negatives`` runs without weight decay
 (which do not generalize within the cap, so false alarms can happen and are
@@ -38,6 +38,7 @@ def train_batch(task, cfg, seeds, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", default="mod_add")
+    ap.add_argument("-P", "--param", action="append", default=[], help="task parameter key=value")
     ap.add_argument("--seeds", default="0-19")
     ap.add_argument("--negatives", default="100-107")
     ap.add_argument("--epochs", type=int, default=3000)
@@ -48,7 +49,8 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cls = symreg.task_entries()[args.task].obj
-    task = symreg.get_task(args.task, **cls.quick.params)
+    task = symreg.get_task(args.task, **{**cls.quick.params,
+                                         **symreg.registry.parse_params(args.task, args.param)})
     base = TrainConfig.from_preset(cls.quick, epochs=args.epochs, eval_every=args.eval_every)
     grok = TrainConfig(**{**base.__dict__, "stop_on_generalize": True, "stop_patience": args.patience})
     no_wd = TrainConfig(**{**base.__dict__, "weight_decay": 0.0})
@@ -57,10 +59,12 @@ def main():
 
     runs, problems = load_runs([out / "runs"])
     evs = [events(r) for r in runs]
-    result = analyse(runs, signals=("violation", "violation:commutativity", "param_norm", "train_loss"))
+    main_sym = [f"violation:{s}" for s in runs[0].symmetries()]
+    result = analyse(runs, signals=("violation", *main_sym, "param_norm", "train_loss"))
     (out / "analysis.json").write_text(json.dumps({"events": evs, "early_warning": result}, indent=2, default=str))
     plot_violation_scatter(runs, evs, out / "violation_scatter.png")
-    plot_violation_scatter(runs, evs, out / "violation_scatter_commutativity.png", symmetry="commutativity")
+    for sym in runs[0].symmetries():
+        plot_violation_scatter(runs, evs, out / f"violation_scatter_{sym}.png", symmetry=sym)
     first = next((r for r, e in zip(runs, evs) if e["generalized"]), runs[0])
     plot_dynamics(first, events(first), out / "dynamics_example.png")
     rows = event_table(evs)

@@ -111,7 +111,8 @@ def plot(paths, out, symmetry, **kw) -> None:
     """Figures and a Markdown report per run, and for a set of runs the
     violation scatter (solved vs unsolved) with the early-warning statistics."""
     from .early_warning import markdown
-    from .plots import plot_dynamics, plot_embedding, plot_violation_scatter
+    from .plots import plot_dynamics, plot_violation_scatter
+    from .plots_embedding import plot_embedding
     from .report import run_report, set_report
 
     runs = _load(paths)

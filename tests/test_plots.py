@@ -10,8 +10,8 @@ import torch
 
 from symreg import get_task
 from symreg.diagnose import events
-from symreg.plots import (circle_frequency, plot_dynamics, plot_embedding,
-                          plot_test_accuracy, plot_violation_scatter)
+from symreg.plots import plot_dynamics, plot_test_accuracy, plot_violation_scatter
+from symreg.plots_embedding import circle_frequency, plot_embedding
 from symreg.report import run_report, set_report
 from symreg.runs import Run, load_run, load_runs
 from symreg.train import Trainer, TrainConfig
