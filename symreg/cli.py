@@ -225,3 +225,4 @@ from . import cli_train  # noqa: E402,F401 - its commands attach to `cli`
 from . import cli_diagnose  # noqa: E402,F401
 from . import cli_augment  # noqa: E402,F401
 from . import cli_compare  # noqa: E402,F401
+from . import cli_sweep  # noqa: E402,F401

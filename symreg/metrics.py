@@ -39,7 +39,8 @@ def effective_dimension(emb: torch.Tensor, threshold: float = 0.01) -> torch.Ten
     >>> int(effective_dimension(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.001]])))
     1
     """
-    centred = emb.double() - emb.double().mean(-2, keepdim=True)
+    emb = torch.nan_to_num(emb.double(), nan=0.0, posinf=0.0, neginf=0.0)  # a diverged run: no crash
+    centred = emb - emb.mean(-2, keepdim=True)
     var = torch.linalg.svdvals(centred) ** 2
     share = var / var.sum(-1, keepdim=True).clamp_min(1e-300)
     return (share > threshold).sum(-1)
@@ -83,6 +84,7 @@ def evaluate(model, task: "Task", x_all: torch.Tensor, y_all: torch.Tensor,
         viols[probe.symmetry.name] = (v.mean(-1).tolist(), v.amax(-1).tolist())
     norms = torch.sqrt(sum((p.detach().double() ** 2).flatten(1).sum(1) for p in model.parameters()))
     dims = effective_dimension(emb).tolist()
+    finite = torch.isfinite(emb).flatten(1).all(1).tolist()
     rows = []
     for s in range(model.n_seeds):
         lp = table[s]
@@ -92,7 +94,7 @@ def evaluate(model, task: "Task", x_all: torch.Tensor, y_all: torch.Tensor,
             row[f"{name}_acc"] = _split_stats(lp, y_all, mask[s], name)[f"{name}_acc"]
         row["violation_mean"] = {name: v[0][s] for name, v in viols.items()}
         row["violation_max"] = {name: v[1][s] for name, v in viols.items()}
-        row["eff_dim"] = int(dims[s])
+        row["eff_dim"] = int(dims[s]) if finite[s] else None
         row["param_norm"] = float(norms[s])
         rows.append(row)
     model.train(was_training)
