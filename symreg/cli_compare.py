@@ -37,7 +37,7 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
         symreg compare mod_add --methods baseline,sym:commutativity,geom:nuclear,grokfast,augment
     A re-run with the same --out skips finished methods and resumes interrupted ones.
     """
-    from .cli_train import Progress
+    from .cli_train import Progress, stop_politely_on_sigterm
     from .compare import configure, expand_methods, out_dirs, summarize, table
     from .plots import plot_test_accuracy
     from .rundir import write_json
@@ -60,6 +60,7 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
     root = Path(out) if out else Path("runs") / f"compare-{task.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
     root.mkdir(parents=True, exist_ok=True)
     dirs = out_dirs(root, method_list)
+    stop_politely_on_sigterm()
     results = {}
     for method in method_list:
         cfg = configure(task, method, base)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 
@@ -10,6 +11,14 @@ import click
 from .cli import PARAM, cli
 from .parsing import parse_seeds, parse_set
 from .registry import get_task, parse_params, task_entries
+
+
+def stop_politely_on_sigterm() -> None:
+    """Make SIGTERM (a scheduler, a plain ``kill``) checkpoint and stop, as Ctrl-C does."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 class Progress:
@@ -100,6 +109,7 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
             cfg.set(key, value)
         seed_list = parse_seeds(seeds) if seeds else [seed]
         trainer = Trainer.fresh(task, cfg, seed_list, out)
+    stop_politely_on_sigterm()
     progress = Progress(trainer.cfg.epochs, quiet or as_json)
     trainer.progress = progress
     root = trainer.runs[0].path if len(trainer.runs) == 1 else trainer.runs[0].path.parent

@@ -210,3 +210,16 @@ def test_augmented_seed_in_a_batch_matches_its_single_run(tmp_path):
     b = read_metrics(tmp_path / "single" / "metrics.jsonl")[0]
     for x, y in zip(a, b):
         assert x["train_loss"] == pytest.approx(y["train_loss"], rel=1e-4)
+
+
+def test_sigterm_checkpoints_and_marks_the_run_interrupted(tmp_path):
+    args = [sys.executable, "-m", "symreg", "train", "mod_add", "-P", "p=23", "--epochs", "100000",
+            "--eval-every", "20", "--set", f"model_sizes={TINY}", "-q", "--out", str(tmp_path / "r")]
+    proc = subprocess.Popen(args)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(read_metrics(tmp_path / "r" / "metrics.jsonl")[0]) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    status = json.loads((tmp_path / "r" / "status.json").read_text())
+    assert status["state"] == "interrupted" and (tmp_path / "r" / "checkpoints" / "last.safetensors").exists()
