@@ -5,9 +5,7 @@ The spec format is documented in :mod:`symreg.sweep`; the backends in
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -16,6 +14,7 @@ import click
 
 from .cli import cli
 from .errors import UsageError
+from .locking import FileLock
 
 
 @cli.group()
@@ -29,41 +28,9 @@ def sweep() -> None:
     """
 
 
-class SweepLock:
-    """An exclusive flock on SWEEP/.sweep.lock: one driver per sweep directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / ".sweep.lock"
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.fd)
-            holder = self.path.read_text().strip() or "another process"
-            raise UsageError(f"Sweep {self.path.parent} is being run by {holder}; "
-                             f"wait for it, or stop it first.") from None
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, f"process {os.getpid()}".encode())
-        return self
-
-    def __exit__(self, *exc) -> None:
-        os.close(self.fd)
-
-    def holder(self) -> str | None:
-        """Who runs the sweep now, if anyone (without taking the lock)."""
-        try:
-            fd = os.open(self.path, os.O_RDWR)
-        except FileNotFoundError:
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return None
-        except BlockingIOError:
-            return self.path.read_text().strip() or "another process"
-        finally:
-            os.close(fd)
+def sweep_lock(root: Path) -> FileLock:
+    """One driver per sweep directory."""
+    return FileLock(root / ".sweep.lock", f"Sweep {root}", verb="run")
 
 
 @sweep.command("run")
@@ -100,7 +67,7 @@ def run_cmd(spec_path, out, backend, workers, threads, address, retry_failed, dr
         _report(spec, root, points, retry_failed, dry_run=True)
         return
     root.mkdir(parents=True, exist_ok=True)
-    with SweepLock(root):
+    with sweep_lock(root):
         points = prepare(root, spec)
         todo, states = _report(spec, root, points, retry_failed)
         for p in todo:
@@ -179,7 +146,7 @@ def status_cmd(root, as_json) -> None:
     name = read_sweep(root)["name"]
     rows = [point_state(root, p) for p in sweep_points(root)]
     counts = {s: sum(r["state"] == s for r in rows) for s in STATES}
-    driver = SweepLock(root).holder()
+    driver = sweep_lock(root).holder()
     if as_json:
         click.echo(json.dumps({"sweep": name, "driver": driver, "counts": counts, "points": rows}, indent=2))
         return

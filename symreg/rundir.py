@@ -17,7 +17,6 @@ and a reader skips a truncated last line. An exclusive ``flock`` on
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import UsageError
+from .locking import FileLock
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -93,7 +93,7 @@ class RunDir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock_fd: int | None = None
+        self._lock: FileLock | None = None
 
     @classmethod
     def create(cls, path: str | Path) -> "RunDir":
@@ -108,36 +108,17 @@ class RunDir:
 
     def lock(self) -> "RunDir":
         """Take the exclusive write lock, or raise if another process holds it."""
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            holder = (self.path / ".lock").read_text().strip() or "another process"
-            raise UsageError(f"Run directory {self.path} is being written by {holder}.") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"process {os.getpid()}".encode())
-        self._lock_fd = fd
+        self._lock = FileLock(self.path / ".lock", f"Run directory {self.path}").acquire()
         return self
 
     def unlock(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing releases the flock
-            self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def is_locked(self) -> bool:
         """Whether some process is writing this run now."""
-        try:
-            fd = os.open(self.path / ".lock", os.O_RDONLY)  # flock needs no write access
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return False
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
+        return FileLock(self.path / ".lock", "").holder() is not None
 
     # --- files -------------------------------------------------------------------
     @property

@@ -192,12 +192,12 @@ def test_dry_run_writes_nothing(tmp_path):
 
 
 def test_a_second_driver_on_the_same_sweep_is_refused(tmp_path):
-    from symreg.cli_sweep import SweepLock
+    from symreg.cli_sweep import sweep_lock
 
     out = tmp_path / "o"
     spec = write(tmp_path, spec_text(TWO))
     prepare(out, load_spec(spec))
-    with SweepLock(out):
+    with sweep_lock(out):
         result = invoke("sweep", "run", spec, "--out", out)
     assert result.exit_code == 2 and f"Sweep {out} is being run by process {os.getpid()}" in result.output
 
@@ -215,7 +215,8 @@ def test_local_sweep_end_to_end_failure_recorded_rerun_skips_and_summary(tmp_pat
         assert json.loads((batch / "batch.json").read_text())["seeds"] == [0, 1]
         assert all(json.loads((batch / f"seed-{s}" / "status.json").read_text())["state"] == "done" for s in (0, 1))
     failed = json.loads((out / "mod_sub-p7" / "baseline" / "failed.json").read_text())
-    assert failed["kind"] == "nan" and failed["point"] == "mod_sub-p7/baseline" and "traceback" in failed
+    assert failed["kind"] == "nan" and failed["point"] == "mod_sub-p7/baseline"
+    assert "non-finite train loss" in failed["error"]
     status = invoke("sweep", "status", out)
     assert status.exit_code == 0
     lines = status.output.splitlines()
@@ -274,7 +275,7 @@ def test_a_dead_worker_is_recorded_as_killed(tmp_path):
     assert "FAILED: killed" in lines[0]
 
 
-def _wait_for_lock(path: Path, epoch: int = 20, timeout: float = 120) -> int:
+def _wait_for_lock(path: Path, epoch: int = 20, timeout: float = 300) -> int:
     """The pid writing the run whose lock is ``path``, once it has checkpointed ``epoch``."""
     end = time.time() + timeout
     while time.time() < end:
