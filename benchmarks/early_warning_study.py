@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--patience", type=int, default=400)
     ap.add_argument("--eval-every", type=int, default=20)
     ap.add_argument("--out", default="benchmarks/results/early_warning")
+    ap.add_argument("--analyse-only", action="store_true", help="use the runs already there, train nothing")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -54,8 +55,9 @@ def main():
     base = TrainConfig.from_preset(cls.quick, epochs=args.epochs, eval_every=args.eval_every)
     grok = TrainConfig(**{**base.__dict__, "stop_on_generalize": True, "stop_patience": args.patience})
     no_wd = TrainConfig(**{**base.__dict__, "weight_decay": 0.0})
-    train_batch(task, grok, parse_seeds(args.seeds), out / "runs" / "wd1")
-    train_batch(task, no_wd, parse_seeds(args.negatives), out / "runs" / "wd0")
+    if not args.analyse_only:
+        train_batch(task, grok, parse_seeds(args.seeds), out / "runs" / "wd1")
+        train_batch(task, no_wd, parse_seeds(args.negatives), out / "runs" / "wd0")
 
     runs, problems = load_runs([out / "runs"])
     evs = [events(r) for r in runs]

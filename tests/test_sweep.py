@@ -287,6 +287,7 @@ def _wait_for_lock(path: Path, epoch: int = 20, timeout: float = 300) -> int:
     raise AssertionError(f"{path} was never locked at epoch {epoch}")
 
 
+@pytest.mark.slow  # waits on real processes; timing-sensitive on a loaded 2-core machine
 def test_kill_9_of_a_local_worker_fails_that_point_only_and_retry_resumes_it(tmp_path):
     """A real kill -9 of a worker mid-run: its point is failed, the other finishes; --retry-failed
     resumes it from its last checkpoint, and a Ctrl-C of that driver leaves it interrupted."""
@@ -340,6 +341,7 @@ def test_ray_backend_runs_a_tiny_sweep_on_a_real_local_instance(tmp_path, ray_lo
     assert ray_local.is_initialized()  # it used the running instance rather than starting another
 
 
+@pytest.mark.slow
 def test_kill_9_of_a_ray_worker_fails_that_point_only(tmp_path, ray_local):
     from symreg.sweep_backends import Tally, run_ray
 
