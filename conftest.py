@@ -21,6 +21,12 @@ BUILTINS = {"algebraic": "symreg_algebraic", "structural": "symreg_structural",
 
 def pytest_configure(config):
     sys._called_from_test = True
+    # tiny test models run fastest on one thread, and a shared 2-core CI machine is not
+    # oversubscribed by the subprocesses the tests start (they inherit the variable)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     from symreg.plugins import pm
 
     for name, module in BUILTINS.items():
