@@ -20,7 +20,7 @@ setup: $(BIN)/.installed
 
 demo: setup
 	@run=$(DEMO_OUT)/$(DEMO_TASK)-$$(date +%Y%m%d-%H%M%S); \
-	$(BIN)/symreg train $(DEMO_TASK) --preset quick --seeds 0-2 --stop-on-generalize --set stop_patience=1500 --out $$run && \
+	$(BIN)/symreg train $(DEMO_TASK) --preset quick --seeds 0-1 --stop-on-generalize --set stop_patience=800 --out $$run && \
 	$(BIN)/symreg diagnose $$run && \
 	$(BIN)/symreg plot $$run --out $$run/plots && \
 	echo "pictures and report: $$run/plots"
