@@ -31,6 +31,7 @@ class TrainConfig:
     checkpoint_every_s: float = 60.0  # also save `last` this often, for --resume
     device: str = "auto"
     cuda_graph: bool = True  # on CUDA, full batch: replay each epoch as one captured graph
+    seed_chunk: int = 0  # seeds per forward/backward pass; 0 = auto (all on a GPU, cache-sized on a CPU)
     # acceleration (symreg/accelerate.py)
     aux: list = field(default_factory=list)  # "sym:NAME" / "geom:nuclear|entropy|lipschitz"
     aux_weight: float = 1.0  # lambda; the paper's 1.0
@@ -55,6 +56,7 @@ class TrainConfig:
             (self.weight_decay >= 0, f"weight decay {self.weight_decay} must be at least 0"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
             (self.batch_size >= 0, f"batch size {self.batch_size} must be at least 0 (0 = full batch)"),
+            (self.seed_chunk >= 0, f"seed_chunk {self.seed_chunk} must be at least 0 (0 = auto)"),
             (self.eval_every >= 1, f"eval_every {self.eval_every} must be at least 1"),
             (self.violation_samples >= 1, f"violation_samples {self.violation_samples} must be at least 1"),
             (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),

@@ -61,9 +61,11 @@ def test_run_directory_holds_config_metrics_split_and_checkpoints(tmp_path):
     assert json.loads((out / "status.json").read_text())["state"] == "done"
 
 
-def test_batched_seeds_match_single_seed_runs(tmp_path):
+@pytest.mark.parametrize("seed_chunk", [0, 1, 2])
+def test_batched_seeds_match_single_seed_runs(tmp_path, seed_chunk):
+    """Whether seeds share one pass or go in groups (seed_chunk), seed 5 runs as if alone."""
     task = get_task("mod_add", p=11)
-    Trainer.fresh(task, tiny_cfg(), [0, 5], tmp_path / "batch").run()
+    Trainer.fresh(task, tiny_cfg(seed_chunk=seed_chunk), [0, 5, 9], tmp_path / "batch").run()
     Trainer.fresh(task, tiny_cfg(), [5], tmp_path / "single").run()
     batch = read_metrics(tmp_path / "batch" / "seed-5" / "metrics.jsonl")[0]
     single = read_metrics(tmp_path / "single" / "metrics.jsonl")[0]
@@ -71,7 +73,7 @@ def test_batched_seeds_match_single_seed_runs(tmp_path):
         assert b["epoch"] == s["epoch"]
         for key in ("train_loss", "test_loss", "param_norm"):
             assert b[key] == pytest.approx(s[key], rel=1e-4, abs=1e-6), key
-    assert json.loads((tmp_path / "batch" / "batch.json").read_text())["seeds"] == [0, 5]
+    assert json.loads((tmp_path / "batch" / "batch.json").read_text())["seeds"] == [0, 5, 9]
 
 
 def test_resume_after_interrupt_is_bit_identical(tmp_path):
@@ -200,10 +202,12 @@ def test_augmented_training_reports_accuracy_inside_and_outside_the_closure(tmp_
     assert not (tmp_path / "bad").exists()
 
 
-def test_augmented_seed_in_a_batch_matches_its_single_run(tmp_path):
-    """Seeds' closures differ in size; padding with weight 0 must not change seed k's run."""
+@pytest.mark.parametrize("extra", [{}, {"seed_chunk": 1, "aux": ["sym:commutativity"]}])
+def test_augmented_seed_in_a_batch_matches_its_single_run(tmp_path, extra):
+    """Seeds' closures differ in size; padding with weight 0 must not change seed k's run,
+    nor must grouping seeds, with an auxiliary loss on top."""
     task = get_task("mod_add", p=11)
-    cfg = tiny_cfg(augment=["commutativity"], train_frac=0.3, epochs=10, eval_every=5)
+    cfg = tiny_cfg(augment=["commutativity"], train_frac=0.3, epochs=10, eval_every=5, **extra)
     Trainer.fresh(task, cfg, [0, 3], tmp_path / "batch").run()
     Trainer.fresh(task, cfg, [3], tmp_path / "single").run()
     a = read_metrics(tmp_path / "batch" / "seed-3" / "metrics.jsonl")[0]
