@@ -81,7 +81,7 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
             trainer.progress.close()
         runs, _ = load_runs([d])
         results[method] = [r.status.get("generalized_epoch") for r in sorted(runs, key=lambda r: r.config["seed"])]
-    rows = summarize(results)
+    rows = summarize(results, cap=base.epochs)
     runs_by_method = {m: load_runs([dirs[m]])[0] for m in method_list}
     figure = plot_test_accuracy(runs_by_method, root / "test_accuracy.png")
     summary = {"task": task.name, "params": task.params, "preset": preset, "seeds": seed_list,

@@ -74,12 +74,23 @@ def expand_methods(task, methods: list[str], base: TrainConfig) -> list[str]:
     return out
 
 
-def summarize(results: dict[str, list[int | None]], baseline: str = "baseline") -> list[dict]:
+def summarize(results: dict[str, list[int | None]], baseline: str = "baseline",
+              cap: int | None = None) -> list[dict]:
     """Per method: epochs to generalize per seed, median, quartiles, never, speed-up.
+
+    A run that never generalized counts as infinitely slow. When a median is
+    infinite and ``cap`` (the epochs each run was allowed) is known, the
+    speed-up is still bounded, since a median only grows when a "never" becomes
+    a finite count of at least ``cap``: with "never" read as ``cap``, the ratio
+    is a lower bound when the baseline's median never came, an upper bound when
+    the method's never came; ``speedup_bound`` says which (``">"`` or ``"<"``).
 
     >>> rows = summarize({"baseline": [100, 200, None], "fast": [10, 20, 30]})
     >>> rows[1]["median"], rows[1]["speedup"], rows[0]["never"]
     (20, 10.0, 1)
+    >>> rows = summarize({"baseline": [None, None, 900], "fast": [10, 20, 30]}, cap=4000)
+    >>> rows[1]["speedup"], rows[1]["speedup_bound"]
+    (200.0, '>')
     """
     def med(xs):
         vals = sorted(math.inf if x is None else x for x in xs)
@@ -90,14 +101,24 @@ def summarize(results: dict[str, list[int | None]], baseline: str = "baseline") 
     for method, epochs in results.items():
         solved = sorted(e for e in epochs if e is not None)
         m = med(epochs)
+        speedup, bound = None, None
+        if base not in (None, math.inf) and m not in (None, math.inf, 0):
+            speedup = round(base / m, 3)
+        elif cap and base == math.inf and m not in (None, math.inf, 0):
+            speedup, bound = round(med(_at_least(results[baseline], cap)) / m, 3), ">"
+        elif cap and m == math.inf and base not in (None, math.inf):
+            speedup, bound = round(base / med(_at_least(epochs, cap)), 3), "<"
         rows.append({
             "method": method, "epochs": epochs, "solved": len(solved), "never": len(epochs) - len(solved),
             "median": None if m in (None, math.inf) else m,
             "min": solved[0] if solved else None, "max": solved[-1] if solved else None,
-            "quartiles": _quartiles(epochs),
-            "speedup": (None if base in (None, math.inf) or m in (None, math.inf, 0) else round(base / m, 3)),
+            "quartiles": _quartiles(epochs), "speedup": speedup, "speedup_bound": bound,
         })
     return rows
+
+
+def _at_least(epochs, cap):
+    return [cap if e is None else e for e in epochs]
 
 
 def _quartiles(epochs):
@@ -115,7 +136,7 @@ def table(rows: list[dict]) -> list[list[str]]:
         iqr = "-" if not q else f"{_fmt(q[0])}-{_fmt(q[1])}"
         rng = "-" if r["min"] is None else f"{r['min']}-{r['max']}"
         out.append([r["method"], f"{r['solved']}/{r['solved'] + r['never']}", _fmt(r["median"]), iqr, rng,
-                    "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"])
+                    "-" if r["speedup"] is None else f"{r.get('speedup_bound') or ''}{r['speedup']:.2f}x"])
     return out
 
 
