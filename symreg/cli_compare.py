@@ -38,7 +38,8 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
     A re-run with the same --out skips finished methods and resumes interrupted ones.
     """
     from .cli_train import Progress, stop_politely_on_sigterm
-    from .compare import configure, expand_methods, out_dirs, summarize, table
+    from .compare import configure, expand_methods, out_dirs, settings_mismatch, summarize, table
+    from .errors import UsageError
     from .plots import plot_test_accuracy
     from .rundir import write_json
     from .runs import load_runs
@@ -67,6 +68,11 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
         d = dirs[method]
         if (d / "batch.json").exists() or (d / "config.json").exists():
             runs, _ = load_runs([d])
+            why = next((w for r in runs if (w := settings_mismatch(r.config, task, cfg))), None)
+            if why is None and sorted(r.config["seed"] for r in runs) != sorted(seed_list):
+                why = f"seeds {sorted(r.config['seed'] for r in runs)} (now {seed_list})"
+            if why:
+                raise UsageError(f"{d} holds runs made with {why}; choose another --out.")
             if runs and all(r.status.get("state") == "done" for r in runs) and len(runs) == len(seed_list):
                 trainer = None
             else:

@@ -87,3 +87,8 @@ def test_cli_compare_end_to_end_and_rerun_skips_finished_methods(tmp_path):
     assert json.loads(again.output)["methods"] == summary["methods"]
     assert (out / "baseline" / "seed-0" / "metrics.jsonl").read_text() == metrics  # not retrained
     assert not math.isnan(summary["methods"][0]["solved"])
+    for change in (["-P", "p=13"], ["--seeds", "0-2"], ["--set", "weight_decay=0.5"]):
+        clash = CliRunner().invoke(cli, args + change)
+        assert clash.exit_code == 2, clash.output
+        assert "choose another --out" in clash.output and len(clash.output.strip().splitlines()) == 1
+    assert (out / "baseline" / "seed-0" / "metrics.jsonl").read_text() == metrics  # nothing overwritten
