@@ -43,8 +43,11 @@ def resolve_device(name: str) -> torch.device:
 
 
 def tune_cpu() -> None:
-    """CPU settings that matter for long runs (research/perf-anchors.md, section 5)."""
-    torch.set_flush_denormal(True)  # gradients go denormal once the loss is near 0: 2-3x slower
+    """CPU allocator settings that matter for long runs (research/perf-anchors.md, section 5).
+
+    Denormal flushing, the other one, is switched on only while :meth:`Trainer.run`
+    runs, since it is process-wide floating-point state that callers may rely on.
+    """
     try:  # keep ~10 MB activation buffers on the heap instead of fresh mmaps (page faults)
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD
@@ -73,8 +76,9 @@ class Trainer:
         self._use_graph = (self.device.type == "cuda" and cfg.cuda_graph and not cfg.batch_size
                            and not cfg.aux and cfg.grokfast != "ma")  # those draw on the host each epoch
         self._graph, self._eager_steps = None, 0
-        self._groups = seed_groups(len(self.seeds), cfg.seed_chunk if cfg.seed_chunk
-                                   else auto_seed_chunk(self.device, self.data.x_train.shape[1]))
+        # a model opts out of seed groups (e.g. buffers with a seed axis) with `seed_groups = False`
+        chunk = cfg.seed_chunk or auto_seed_chunk(self.device, self.data.x_train.shape[1])
+        self._groups = seed_groups(len(self.seeds), chunk if getattr(self.model, "seed_groups", True) else 0)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                                      weight_decay=cfg.weight_decay, **_fast_adamw(self.device),
                                      **({"capturable": True} if self._use_graph else {}))
@@ -296,6 +300,8 @@ class Trainer:
         cfg, schedule = self.cfg, set(checkpoint_schedule(self.cfg.epochs))
         self._saved_at, start = time.monotonic(), time.perf_counter()
         stop_at = [None] * len(self.seeds)
+        # gradients go denormal once the loss is near 0, which costs 2-3x on a CPU
+        flushing = self.device.type == "cpu" and torch.set_flush_denormal(True)
         try:
             while True:
                 e = self.epoch
@@ -332,6 +338,8 @@ class Trainer:
                     run.write_status(state="interrupted", epoch=self.epoch)
             raise
         finally:
+            if flushing:
+                torch.set_flush_denormal(False)
             for run in self.runs:
                 run.unlock()
         return [{"seed": seed, "run_dir": str(run.path), "epochs": stop_at[s],

@@ -227,3 +227,10 @@ def test_sigterm_checkpoints_and_marks_the_run_interrupted(tmp_path):
     assert proc.wait(timeout=60) == 130
     status = json.loads((tmp_path / "r" / "status.json").read_text())
     assert status["state"] == "interrupted" and (tmp_path / "r" / "checkpoints" / "last.safetensors").exists()
+
+
+def test_training_leaves_the_floating_point_state_as_it_found_it(tmp_path):
+    """Denormals are flushed during training only: afterwards, subnormals exist again."""
+    Trainer.fresh(get_task("mod_add", p=11), tiny_cfg(epochs=2), [0], tmp_path / "r").run()
+    tiny = torch.tensor([1e-40], dtype=torch.float32)
+    assert tiny.item() != 0.0 and (tiny * 0.5).item() != 0.0
