@@ -143,6 +143,8 @@ def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"    {'':<20} {s['description']}")
     for label, preset in info["presets"].items():
         extra = f" params {preset['params']}" if preset["params"] else ""
+        extra += "".join(f", {k} {v}" for k, v in preset["extra"].items())
+        extra += f"  ({preset['note']})" if preset["note"] else ""
         click.echo(f"  preset {label}: train_frac {preset['train_frac']}, weight_decay "
                    f"{preset['weight_decay']}, epochs {preset['epochs']}, model {preset['model']}{extra}")
 
