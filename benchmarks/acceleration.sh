@@ -4,7 +4,7 @@
 # shared 2-core machine two threads oversubscribe it). Re-running resumes unfinished methods.
 # Outputs: benchmarks/results/accel-*/compare.{md,json} and test_accuracy.png (the paper's Fig. 9).
 #   benchmarks/acceleration.sh                 # all three tasks
-#   benchmarks/acceleration.sh compare_3d      # one of them
+#   benchmarks/acceleration.sh compare_3d fig8 # some of them (compare_3d graph_grid2d mod_add fig8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
@@ -18,4 +18,8 @@ TASK=graph_grid2d; want "$@" && run graph_grid2d --epochs 3000 --out benchmarks/
     --methods baseline,sym:triangle,sym:swap,$GEOM,grokfast,augment:swap
 TASK=mod_add; want "$@" && run mod_add --epochs 2000 --out benchmarks/results/accel-mod_add \
     --methods baseline,sym:commutativity,sym:associativity,$GEOM,grokfast,augment:commutativity
+# the paper's Fig. 8: 2-layer MLP, mod_add, 80% train, no weight decay, with and without
+# the consistency (commutativity + associativity) losses
+TASK=fig8; want "$@" && run mod_add -P p=59 --model mlp --train-frac 0.8 --weight-decay 0 --epochs 4000 \
+    --out benchmarks/results/fig8_mlp_no_wd_5seeds --methods baseline,sym:commutativity+sym:associativity
 true
