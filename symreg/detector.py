@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 
-
 from .runs import Run
 from .signals import generalization_epoch, predicted_epoch, signal_series
 from .stats import quantiles as _quantiles
