@@ -34,9 +34,12 @@ PAPER = Preset(train_frac=0.8, weight_decay=3.0, epochs=100_000,
                note="paper (App. F): graphs train 0.8, weight decay 3")
 
 
-def quick(**params) -> Preset:
+def quick(lr: float | None = None, **params) -> Preset:
+    """The CPU preset: a smaller graph at the paper's train fraction and weight decay."""
     return Preset(train_frac=0.8, weight_decay=3.0, epochs=5_000, params=params,
-                  note="CPU: a smaller graph, paper's train fraction and weight decay; provisional")
+                  extra={} if lr is None else {"lr": lr},
+                  note="CPU: a smaller graph, the paper's train fraction and weight decay"
+                  + ("" if lr is None else f", lr {lr:g}"))
 
 
 def between(lo: int, hi: int, why_lo: str = "", why_hi: str = ""):
