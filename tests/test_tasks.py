@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symreg import GroupAction, element, get_symmetries, get_task, task_entries
+from symreg.config import TrainConfig
 from symreg.symmetry import apply
 from symreg.testing import assert_law, assert_symmetry, group_elements, law_instances, task_inputs
 from symreg.verify import verify_task
@@ -53,6 +54,9 @@ def test_task_carries_paper_and_quick_presets(name):
     cls = task_entries()[name].obj
     for preset in (cls.preset, cls.quick):
         assert 0 < preset.train_frac < 1 and preset.weight_decay >= 0 and preset.epochs > 0
+        cfg = TrainConfig.from_preset(preset).validate()  # extras name real settings, of valid values
+        assert all(getattr(cfg, k) == v for k, v in preset.extra.items())
+        get_task(name, **preset.params)
     assert cls.domain in ("algebraic", "structural", "relational")
 
 
