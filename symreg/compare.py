@@ -122,11 +122,24 @@ def _at_least(epochs, cap):
 
 
 def _quartiles(epochs):
+    """First and third quartiles (inclusive method), "never" counting as infinity.
+
+    >>> _quartiles([1050, 2275, None, None, None])
+    [2275, None]
+    """
     vals = sorted(math.inf if x is None else x for x in epochs)
     if len(vals) < 2:
         return None
-    q = statistics.quantiles(vals, n=4, method="inclusive")
-    return [None if math.isinf(v) else v for v in (q[0], q[2])]
+
+    def at(q):  # linear interpolation, without inf - inf = nan
+        pos = q * (len(vals) - 1)
+        lo, frac = int(pos), pos - int(pos)
+        if frac == 0:
+            return vals[lo]
+        hi = vals[lo + 1]
+        return math.inf if math.inf in (vals[lo], hi) else vals[lo] + frac * (hi - vals[lo])
+
+    return [None if math.isinf(v) else v for v in (at(0.25), at(0.75))]
 
 
 def table(rows: list[dict]) -> list[list[str]]:

@@ -92,3 +92,20 @@ def test_cli_compare_end_to_end_and_rerun_skips_finished_methods(tmp_path):
         assert clash.exit_code == 2, clash.output
         assert "choose another --out" in clash.output and len(clash.output.strip().splitlines()) == 1
     assert (out / "baseline" / "seed-0" / "metrics.jsonl").read_text() == metrics  # nothing overwritten
+
+
+@given(epochs_or_never)
+def test_quartiles_are_never_nan_and_match_statistics_without_nevers(epochs):
+    import statistics
+
+    from symreg.compare import _quartiles
+    q = _quartiles(epochs)
+    if len(epochs) < 2:
+        assert q is None
+        return
+    assert all(v is None or not math.isnan(v) for v in q)
+    if None not in epochs:
+        want = statistics.quantiles(epochs, n=4, method="inclusive")
+        assert q == pytest.approx([want[0], want[2]])
+    else:
+        assert q[1] is None or q[1] <= max(e for e in epochs if e is not None)
