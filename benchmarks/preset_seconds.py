@@ -86,7 +86,10 @@ def main(argv=None) -> int:
         task, cfg = configure(name, args.preset, {}, {}, None)
         timing = epoch_seconds(task, cfg)
         found = matching_results(task, cfg, files)
-        epochs = [e for r in found for e in r["generalized_epoch"]]
+        by_seed = {}  # the same seed of the same configuration in two files is one run, not two
+        for r in sorted(found, key=lambda r: r["epochs_cap"]):
+            by_seed.update(zip(r["seeds"], r["generalized_epoch"]))
+        epochs = [by_seed[s] for s in sorted(by_seed)]
         solved = sorted(e for e in epochs if e is not None)
         secs = [round(e * timing["epoch_s"], 1) for e in solved]
         rows.append({"task": name, "params": task.params, "train_frac": cfg.train_frac,
