@@ -10,7 +10,8 @@ The paper reads its three stages off plots; here each is a number:
   never falls ``drop`` decades counts as no acquisition. Fixed decades, not
   fractions of the fall so far, so an event does not move when training
   continues (the violation keeps falling under weight decay);
-- **generalization**: first evaluation with test accuracy >= ``generalize_acc``;
+- **generalization**: first evaluation with test accuracy >= ``generalize_acc``
+  (for a run trained on a closure, the accuracy on test cells outside it);
   a run that never gets there is labelled ``generalized: false``, not forced
   into a phase;
 - **geometric organization**: first evaluation ``e`` at or after
@@ -89,7 +90,7 @@ def organization_epoch(epochs, dims, start, slack: int = 1, factor: float = 2.0)
 def events(run: Run, th: Thresholds = Thresholds()) -> dict:
     """All phase events of ``run`` as a JSON-ready dict."""
     epochs, train_acc = run.series("train_acc")
-    _, test_acc = run.series("test_acc")
+    _, test_acc = run.generalization_series()  # outside the closure, for augmented runs
     mem = first_at_least(epochs, train_acc, th.memorize_acc)
     gen = first_at_least(epochs, test_acc, th.generalize_acc)
     syms = {}

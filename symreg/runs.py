@@ -14,6 +14,23 @@ from .errors import UsageError
 from .rundir import RunDir, read_metrics
 
 
+def held_out_acc(row: dict) -> float | None:
+    """The test accuracy that counts as generalization in one metrics row.
+
+    A run trained on a closure (``--augment``) has test cells whose labels were
+    deduced from training labels; only the cells outside the closure count.
+    Where the closure holds every test cell, or nothing was deduced, it is the
+    plain test accuracy.
+
+    >>> held_out_acc({"test_acc": 0.99, "test_outside_closure_acc": 0.96})
+    0.96
+    >>> held_out_acc({"test_acc": 0.99}), held_out_acc({"test_acc": 0.9, "test_outside_closure_acc": None})
+    (0.99, 0.9)
+    """
+    outside = row.get("test_outside_closure_acc")
+    return row.get("test_acc") if outside is None else outside
+
+
 @dataclass
 class Run:
     """One run's configuration and metrics history, plus what was wrong reading it."""
@@ -31,6 +48,10 @@ class Run:
     @property
     def running(self) -> bool:
         return RunDir(self.path).is_locked()
+
+    def generalization_series(self) -> tuple[list[int], list[float | None]]:
+        """Epochs and :func:`held_out_acc` of every evaluation."""
+        return [r["epoch"] for r in self.rows], [held_out_acc(r) for r in self.rows]
 
     def series(self, key: str, sub: str | None = None) -> tuple[list[int], list[float | None]]:
         """Epochs and values of one metric (``sub`` picks a symmetry in a nested dict)."""

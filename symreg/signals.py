@@ -112,7 +112,7 @@ def predicted_epoch(epochs, values, threshold) -> int | None:
 
 
 def generalization_epoch(run: Run, generalize_acc: float | None = None) -> int | None:
-    """First epoch with test accuracy >= ``generalize_acc`` (same rule as ``diagnose.events``).
+    """First epoch with held-out test accuracy >= ``generalize_acc`` (as ``diagnose.events``).
 
     Examples
     --------
@@ -122,5 +122,5 @@ def generalization_epoch(run: Run, generalize_acc: float | None = None) -> int |
     50
     """
     level = Thresholds().generalize_acc if generalize_acc is None else generalize_acc
-    epochs, acc = run.series("test_acc")
+    epochs, acc = run.generalization_series()
     return first_at_least(epochs, acc, level)

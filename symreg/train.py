@@ -32,6 +32,7 @@ from .metrics import evaluate, make_probes
 from .config import TrainConfig
 from .registry import get_symmetries, get_symmetry, get_task, model_entries, task_entry
 from .rundir import RunDir, checkpoint_schedule, read_json, write_json
+from .runs import held_out_acc
 
 
 def resolve_device(name: str) -> torch.device:
@@ -312,7 +313,7 @@ class Trainer:
                         if not self.active[s]:
                             continue
                         run.append_metrics([row])
-                        if self.generalized[s] is None and (row["test_acc"] or 0) >= cfg.generalize_acc:
+                        if self.generalized[s] is None and (held_out_acc(row) or 0) >= cfg.generalize_acc:
                             self.generalized[s] = e
                     if self.progress:
                         self.progress(e, rows, self)

@@ -93,3 +93,13 @@ def test_batch_directories_expand_to_their_seeds(tmp_path):
     dirs, problems = find_runs([tmp_path / "batch", tmp_path])
     assert dirs == [tmp_path / "batch" / "seed-0", tmp_path / "batch" / "seed-1"] and not problems
     assert load_run(dirs[1]).config["seed"] == 1
+
+
+def test_an_augmented_run_generalizes_only_outside_its_closure():
+    """Deduced test cells do not count: 100% overall with 50% outside the closure is not generalization."""
+    rows = [{"epoch": 0, "train_acc": 1.0, "test_acc": 1.0, "test_in_closure_acc": 1.0,
+             "test_outside_closure_acc": 0.5},
+            {"epoch": 50, "train_acc": 1.0, "test_acc": 1.0, "test_in_closure_acc": 1.0,
+             "test_outside_closure_acc": 0.995}]
+    assert events(Run(Path("r"), {}, rows))["generalization"] == 50
+    assert events(Run(Path("r"), {}, rows[:1]))["generalization"] is None

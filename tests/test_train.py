@@ -197,6 +197,14 @@ def test_augmented_training_reports_accuracy_inside_and_outside_the_closure(tmp_
     Trainer.fresh(task, cfg, [0, 1], tmp_path / "aug").run()
     row = read_metrics(tmp_path / "aug" / "seed-1" / "metrics.jsonl")[0][-1]
     assert 0 <= row["test_in_closure_acc"] <= 1 and 0 <= row["test_outside_closure_acc"] <= 1
+    # the trainer's "generalized" is the first evaluation reaching the level outside the closure
+    level = 0.5 * (row["test_acc"] + row["test_outside_closure_acc"]) if row["test_acc"] != row[
+        "test_outside_closure_acc"] else row["test_acc"]
+    Trainer.fresh(task, tiny_cfg(augment=["commutativity"], train_frac=0.3, epochs=10, eval_every=5,
+                                 generalize_acc=level), [1], tmp_path / "lvl").run()
+    rows = read_metrics(tmp_path / "lvl" / "metrics.jsonl")[0]
+    want = next((r["epoch"] for r in rows if r["test_outside_closure_acc"] >= level), None)
+    assert json.loads((tmp_path / "lvl" / "status.json").read_text())["generalized_epoch"] == want
     with pytest.raises(Exception, match="Unknown symmetry of task 'mod_add': 'nope'"):
         Trainer.fresh(task, tiny_cfg(augment=["nope"]), [0], tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
