@@ -280,6 +280,8 @@ def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
     """Test accuracy against epoch: thin lines per run, a bold median per label.
 
     Runs that stopped early (``--stop-on-generalize``) keep their last value in the median.
+    For a run trained on a closure (``--augment``) the accuracy is on the test cells
+    outside it, the one that decides generalization (:func:`symreg.runs.held_out_acc`).
     """
     fig, ax = plt.subplots(figsize=(9, 5.5))
     try:
@@ -290,12 +292,12 @@ def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
             colour = LINE_COLOURS[i % len(LINE_COLOURS)]
             grids, curves = [], []
             for run in runs:
-                e, v = run.series("test_acc")
+                e, v = run.generalization_series()
                 e, v = np.array(e, dtype=float), _floats(v)
                 ax.plot(e, v, color=colour, lw=0.9, alpha=0.45)
                 grids.append(e)
                 curves.append((e, v))
-            n_gen = sum(1 for r in runs if any((x or 0) >= 0.99 for x in r.series("test_acc")[1]))
+            n_gen = sum(1 for r in runs if any((x or 0) >= 0.99 for x in r.generalization_series()[1]))
             if grids:
                 grid = np.unique(np.concatenate(grids + [np.array([last], dtype=float)]))
                 stack = np.array([_held(e, v, grid) for e, v in curves])
@@ -312,7 +314,8 @@ def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
         ax.set_ylim(-0.02, 1.03)
         ax.set_xlim(0, max(last, 1))
         ax.set_xlabel("epoch")
-        ax.set_ylabel("test accuracy")
+        augmented = any(r.rows and r.rows[-1].get("test_outside_closure_acc") is not None for r in all_runs)
+        ax.set_ylabel("test accuracy" + (" (augmented runs: outside the closure)" if augmented else ""))
         ax.set_title(f"Test accuracy: {_task_names(all_runs)}; {len(all_runs)} runs in "
                      f"{len(runs_by_label)} group{'s' if len(runs_by_label) != 1 else ''}", fontsize=10)
         ax.grid(alpha=0.3)
