@@ -34,12 +34,13 @@ PAPER = Preset(train_frac=0.8, weight_decay=3.0, epochs=100_000,
                note="paper (App. F): graphs train 0.8, weight decay 3")
 
 
-def quick(lr: float | None = None, **params) -> Preset:
+def quick(lr: float | None = None, train_frac: float = 0.8, **params) -> Preset:
     """The CPU preset: a smaller graph at the paper's train fraction and weight decay."""
-    return Preset(train_frac=0.8, weight_decay=3.0, epochs=5_000, params=params,
+    changed = "".join([f", {train_frac:g} train" if train_frac != 0.8 else "",
+                       f", lr {lr:g}" if lr is not None else ""])
+    return Preset(train_frac=train_frac, weight_decay=3.0, epochs=5_000, params=params,
                   extra={} if lr is None else {"lr": lr},
-                  note="CPU: a smaller graph, the paper's train fraction and weight decay"
-                  + ("" if lr is None else f", lr {lr:g}"))
+                  note="CPU: a smaller graph at the paper's weight decay" + (changed or " and train fraction"))
 
 
 def between(lo: int, hi: int, why_lo: str = "", why_hi: str = ""):
