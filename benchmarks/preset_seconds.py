@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from grok_presets import built_in_tasks, configure  # noqa: E402
 
+from symreg import task_entries  # noqa: E402
 from symreg.train import Trainer, TrainConfig  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -81,8 +82,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     files = sorted(glob.glob(args.results))
+    names = args.tasks or built_in_tasks()
+    unknown_names = [n for n in names if n not in task_entries()]
+    if unknown_names:
+        ap.error(f"unknown task(s): {', '.join(unknown_names)}; valid: {', '.join(sorted(task_entries()))}")
+    if not files:
+        ap.error(f"no result files match {args.results}")
     rows = []
-    for name in args.tasks or built_in_tasks():
+    for name in names:
         task, cfg = configure(name, args.preset, {}, {}, None)
         timing = epoch_seconds(task, cfg)
         found = matching_results(task, cfg, files)

@@ -29,7 +29,7 @@ from pathlib import Path
 from .accelerate import GEOMETRY
 from .errors import UsageError, unknown
 from .registry import get_symmetries
-from .train import TrainConfig
+from .config import OPERATIONAL, TrainConfig, train_differences
 
 
 def method_names(task) -> list[str]:
@@ -157,28 +157,21 @@ def _fmt(x) -> str:
     return "never" if x is None else (str(int(x)) if float(x).is_integer() else f"{x:.1f}")
 
 
-# Settings a re-run may change without changing what the runs are (a longer cap, another device).
-_RESUMABLE = {"epochs", "device", "checkpoint_every_s", "seed_chunk", "cuda_graph"}
-
-
 def settings_mismatch(config: dict, task, cfg: TrainConfig) -> str | None:
     """Why an existing method directory cannot be continued as asked, or None.
 
+    Operational settings (a longer epoch cap, another device) may change.
+
     >>> from symreg import get_task
     >>> task, cfg = get_task("mod_add", p=7), TrainConfig()
-    >>> old = {"task": "mod_add", "params": {"p": 5}, "train": cfg.__dict__}
+    >>> old = {"task": "mod_add", "params": {"p": 5}, "train": {**cfg.__dict__, "epochs": 1}}
     >>> settings_mismatch(old, task, cfg)
-    "params {'p': 5} (now {'p': 7})"
+    "params {'p': 5} -> {'p': 7}"
     """
-    if config.get("task") != task.name:
-        return f"task {config.get('task')!r} (now {task.name!r})"
-    if config.get("params") != task.params:
-        return f"params {config.get('params')} (now {task.params})"
-    now = cfg.__dict__
-    for key, old in config.get("train", {}).items():
-        if key not in _RESUMABLE and key in now and old != now[key]:
-            return f"{key}={old!r} (now {now[key]!r})"
-    return None
+    diff = [f"{k} {config.get(k)!r} -> {now!r}" for k, now in (("task", task.name), ("params", task.params))
+            if config.get(k) != now]
+    diff += train_differences(config.get("train", {}), cfg.__dict__, ignore=OPERATIONAL)
+    return "; ".join(diff) or None
 
 
 def slug(method: str) -> str:

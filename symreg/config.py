@@ -84,3 +84,20 @@ class TrainConfig:
                 and not isinstance(value, (int, float))):
             raise UsageError(f"Config key {key}={value!r} must be a {type(current).__name__}.")
         setattr(self, key, type(current)(value) if isinstance(current, (int, float)) else value)
+
+
+# Settings that change how a run is carried out, not what it computes: a re-run may change them.
+OPERATIONAL = frozenset({"epochs", "device", "checkpoint_every_s", "seed_chunk", "cuda_graph"})
+
+
+def train_differences(old: dict, new: dict, ignore=frozenset()) -> list[str]:
+    """``train.KEY old -> new`` for each setting both configs hold that differs.
+
+    A field only one side has (added by a newer symreg) is not a change.
+
+    >>> train_differences({"lr": 0.001, "epochs": 10}, {"lr": 0.003, "epochs": 20, "seed_chunk": 0},
+    ...                   ignore=OPERATIONAL)
+    ['train.lr 0.001 -> 0.003']
+    """
+    common = (set(old) & set(new)) - set(ignore)
+    return [f"train.{k} {old[k]!r} -> {new[k]!r}" for k in sorted(common) if old[k] != new[k]]

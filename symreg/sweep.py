@@ -39,6 +39,7 @@ import socket
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .config import train_differences
 from .errors import SymregError, UsageError, unknown
 from .rundir import RunDir, read_json, write_json
 
@@ -251,11 +252,9 @@ def sweep_points(root) -> list[Point]:
 
 
 def _differences(old: dict, new: dict) -> list[str]:
-    out = [f"{k} {old[k]!r} -> {new[k]!r}" for k in ("task", "params", "method", "seeds", "preset")
+    out = [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in ("task", "params", "method", "seeds", "preset")
            if old.get(k) != new.get(k)]
-    common = set(old.get("train", {})) & set(new["train"])  # a field added by a newer symreg is not a change
-    return out + [f"train.{k} {old['train'][k]!r} -> {new['train'][k]!r}"
-                  for k in sorted(common) if old["train"][k] != new["train"][k]]
+    return out + train_differences(old.get("train", {}), new["train"])
 
 
 def prepare(root, spec: Spec, write: bool = True) -> list[Point]:

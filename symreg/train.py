@@ -363,10 +363,10 @@ def _data_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) ->
 def auto_seed_chunk(device: torch.device, train_rows: int) -> int:
     """Seeds per pass when ``seed_chunk`` is 0: all of them on a GPU; on a CPU, about 8192 rows.
 
-    Measured on 2 cores (20 seeds): one pass over all seeds of mod_add p=113 ran
-    0.6x the per-seed speed of one seed alone, its activations far outgrowing the
-    caches; groups of 2 seeds (7,662 rows) ran 1.05x, and on graph_cycle n=32
-    (819 rows) groups of 4 to 20 all ran about 1.2x.
+    Measured on 2 cores with 20 seeds (benchmarks/results/epoch_speed-cpu.txt): one
+    pass over all seeds of mod_add p=113 ran at 0.59x the per-seed speed of one seed
+    alone, its activations far outgrowing the caches, and groups of 2 seeds (7,662
+    rows) at 1.02x; on graph_cycle n=32 (819 rows) groups of 10 ran 1.14x.
 
     >>> auto_seed_chunk(torch.device("cpu"), 3831), auto_seed_chunk(torch.device("cpu"), 819)
     (2, 10)
