@@ -17,46 +17,20 @@ import argparse
 import glob
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from grok_presets import built_in_tasks, configure  # noqa: E402
+from grok_presets import built_in_tasks, configure, time_single  # noqa: E402
 
 from symreg import task_entries  # noqa: E402
-from symreg.train import Trainer, TrainConfig  # noqa: E402
+from symreg.train import TrainConfig  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def epoch_seconds(task, cfg: TrainConfig, steps: int = 30, reps: int = 3) -> dict:
-    """Best-of-``reps`` seconds per training step and per evaluation, one seed alone."""
-    root = Path(tempfile.mkdtemp(prefix="preset-seconds-"))
-    try:
-        trainer = Trainer.fresh(task, TrainConfig(**{**cfg.__dict__, "epochs": steps}), [0], root / "r")
-        for _ in range(3):
-            trainer.step()
-        trainer.evaluate()
-        step, ev = [], []
-        for _ in range(reps):
-            t = time.perf_counter()
-            for _ in range(steps):
-                trainer.step()
-            step.append((time.perf_counter() - t) / steps)
-            t = time.perf_counter()
-            trainer.evaluate()
-            ev.append(time.perf_counter() - t)
-        for run in trainer.runs:
-            run.unlock()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    return {"step_s": min(step), "eval_s": min(ev), "epoch_s": min(step) + min(ev) / cfg.eval_every}
 
 
 def matching_results(task, cfg: TrainConfig, files: list[str]) -> list[dict]:
@@ -80,7 +54,6 @@ def main(argv=None) -> int:
                     help="glob of grok_presets.py JSON files [default: results/grok_quick/*.json]")
     ap.add_argument("--out", default=str(RESULTS / "preset_seconds.json"))
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
     files = sorted(glob.glob(args.results))
     names = args.tasks or built_in_tasks()
     unknown_names = [n for n in names if n not in task_entries()]
@@ -91,7 +64,8 @@ def main(argv=None) -> int:
     rows = []
     for name in names:
         task, cfg = configure(name, args.preset, {}, {}, None)
-        timing = epoch_seconds(task, cfg)
+        t = time_single(task, cfg, seed=0, steps=30, threads=args.threads)
+        timing = {"step_s": t["step_wall_s"], "eval_s": t["eval_wall_s"], "epoch_s": t["epoch_wall_s"]}
         found = matching_results(task, cfg, files)
         by_seed = {}  # the same seed of the same configuration in two files is one run, not two
         for r in sorted(found, key=lambda r: r["epochs_cap"]):
