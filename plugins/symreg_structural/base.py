@@ -36,11 +36,11 @@ PAPER = Preset(train_frac=0.8, weight_decay=3.0, epochs=100_000,
 
 def quick(lr: float | None = None, train_frac: float = 0.8, **params) -> Preset:
     """The CPU preset: a smaller graph at the paper's train fraction and weight decay."""
-    changed = "".join([f", {train_frac:g} train" if train_frac != 0.8 else "",
-                       f", lr {lr:g}" if lr is not None else ""])
-    return Preset(train_frac=train_frac, weight_decay=3.0, epochs=5_000, params=params,
-                  extra={} if lr is None else {"lr": lr},
-                  note="CPU: a smaller graph at the paper's weight decay" + (changed or " and train fraction"))
+    note = "CPU: a smaller graph, the paper's weight decay, "
+    note += "the paper's train fraction" if train_frac == PAPER.train_frac else f"{train_frac:g} train"
+    note += "" if lr is None else f", lr {lr:g}"
+    return Preset(train_frac=train_frac, weight_decay=PAPER.weight_decay, epochs=5_000, params=params,
+                  extra={} if lr is None else {"lr": lr}, note=note)
 
 
 def between(lo: int, hi: int, why_lo: str = "", why_hi: str = ""):
