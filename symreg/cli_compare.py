@@ -34,7 +34,7 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
     """Train TASK with each method over the seeds and compare epochs to generalization.
 
     \b
-        symreg compare mod_add --methods baseline,sym:commutativity,geom:nuclear,grokfast,augment
+        symreg compare mod_add --methods baseline,sym:associativity,geom:lipschitz,grokfast,augment:commutativity
     A re-run with the same --out skips finished methods and resumes interrupted ones.
     """
     from .cli_train import Progress, stop_politely_on_sigterm

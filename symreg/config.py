@@ -68,7 +68,8 @@ class TrainConfig:
         ]
         for ok, msg in checks:
             if not ok:
-                raise UsageError(msg[0].upper() + msg[1:] + ".")
+                name = msg.split()[0]  # a setting's name (eval_every) is kept as written
+                raise UsageError((msg if "_" in name else msg[0].upper() + msg[1:]) + ".")
         if self.model not in model_entries():
             raise unknown("model", self.model, model_entries())
         return self
