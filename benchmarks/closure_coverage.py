@@ -1,9 +1,9 @@
 """How much of each task's test set the symmetries alone determine: the orbit closure of the paper's split.
 
 For every registered task at its paper preset (parameters and train
-fraction), seed 0, the trainer's split (``symreg.data.split_rows``) is closed
+fraction), seed 0, the trainer's split (``symreg.train.data.split_rows``) is closed
 under every declared symmetry that has a deduction rule
-(:mod:`symreg.augment`), with labels deduced from the training labels only.
+(:mod:`symreg.symmetry.closure`), with labels deduced from the training labels only.
 Prints one row per task (train size before and after, share of test cells in
 the closure, rounds, seconds, mismatches with the oracle, which must be 0)
 and writes ``benchmarks/results/closure_coverage.json``; then the same for
@@ -20,8 +20,8 @@ import platform
 import time
 from pathlib import Path
 
-from symreg.augment import can_deduce, closure, closure_report
-from symreg.data import split_rows
+from symreg.symmetry.closure import can_deduce, closure, closure_report
+from symreg.train.data import split_rows
 from symreg.registry import get_symmetries, get_task, task_entries
 
 RESULTS = Path(__file__).parent / "results"

@@ -17,12 +17,12 @@ import json
 from pathlib import Path
 
 import symreg
-from symreg.parsing import parse_seeds
-from symreg.diagnose import event_table, events
-from symreg.early_warning import analyse, markdown, summary_rows
-from symreg.plots import plot_dynamics, plot_violation_scatter
-from symreg.runs import load_runs
-from symreg.train import Trainer, TrainConfig
+from symreg.util.parsing import parse_seeds
+from symreg.diagnose.phases import event_table, events
+from symreg.diagnose.early_warning import analyse, markdown, summary_rows
+from symreg.plots.dynamics import plot_dynamics, plot_violation_scatter
+from symreg.runs.reading import load_runs
+from symreg.train.trainer import Trainer, TrainConfig
 
 
 def train_batch(task, cfg, seeds, path):

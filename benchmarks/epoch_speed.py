@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import symreg
-from symreg.reference import ReferenceTransformer
-from symreg.train import Trainer, TrainConfig
+from symreg.train.reference import ReferenceTransformer
+from symreg.train.trainer import Trainer, TrainConfig
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -142,7 +142,7 @@ def peak_memory(name, preset, seeds, device, model, seed_chunk=0):
     code = f"""
 import json, tempfile, threading, time, torch, symreg
 from pathlib import Path
-from symreg.train import Trainer, TrainConfig
+from symreg.train.trainer import Trainer, TrainConfig
 def rss():
     return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20
 cls = symreg.task_entries()[{name!r}].obj

@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 from symreg import get_task, task_entries
-from symreg.train import Trainer, TrainConfig
+from symreg.train.trainer import Trainer, TrainConfig
 
 BUILT_IN_PLUGINS = ("algebraic", "structural", "relational")
 

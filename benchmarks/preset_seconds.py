@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from grok_presets import built_in_tasks, configure, time_single  # noqa: E402
 
 from symreg import task_entries  # noqa: E402
-from symreg.train import TrainConfig  # noqa: E402
+from symreg.train.trainer import TrainConfig  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import SymregError, UsageError
-from .hookspecs import hookimpl
-from .laws import Associativity, Law, Transitivity, TriangleEquality
-from .registry import get_symmetries, get_symmetry, get_task, task_entries
-from .symmetry import GroupAction, Symmetry, apply, element
-from .task import Param, Preset, Task, is_prime
-from .verify import verify_task
+from symreg.errors import SymregError, UsageError
+from symreg.hookspecs import hookimpl
+from symreg.symmetry.laws import Associativity, Law, Transitivity, TriangleEquality
+from symreg.registry import get_symmetries, get_symmetry, get_task, task_entries
+from symreg.symmetry.base import GroupAction, Symmetry, apply, element
+from symreg.task import Param, Preset, Task, is_prime
+from symreg.symmetry.verification import verify_task
 
 try:
     __version__ = version("symreg")

@@ -1,3 +1,3 @@
-from .cli import main
+from symreg.cli import main
 
 main()

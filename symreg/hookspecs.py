@@ -40,7 +40,7 @@ def register_models(register: Callable) -> None:
 
     :param register: call ``register(name, factory)`` where
         ``factory(task, seeds, **sizes)`` returns a seed-batched ``torch.nn.Module``
-        (see :mod:`symreg.models` for the contract).
+        (see :mod:`symreg.train.models` for the contract).
     """
 
 

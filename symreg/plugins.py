@@ -14,7 +14,8 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from . import default_models, hookspecs
+from symreg import hookspecs
+from symreg.default_plugins import models as default_models
 
 pm = pluggy.PluginManager("symreg")
 pm.add_hookspecs(hookspecs)

@@ -13,10 +13,10 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import PluginError, UsageError, unknown
-from .plugins import distributions, failures, load_plugins, plugin_name, pm
-from .symmetry import Symmetry
-from .task import DOMAINS, Task
+from symreg.errors import PluginError, UsageError, unknown
+from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
+from symreg.symmetry.base import Symmetry
+from symreg.task import DOMAINS, Task
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
-from .errors import UsageError, unknown
+from symreg.errors import UsageError, unknown
 
 if TYPE_CHECKING:
-    from .symmetry import Symmetry
+    from symreg.symmetry.base import Symmetry
 
 DOMAINS = ("algebraic", "structural", "relational")
 

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from sympy.combinatorics import Permutation
 
-from .symmetry import GroupAction, apply, apply_label
+from symreg.symmetry.base import GroupAction, apply, apply_label
 
 if TYPE_CHECKING:
-    from .laws import Law
-    from .task import Task
+    from symreg.symmetry.laws import Law
+    from symreg.task import Task
 
 
 def task_inputs(task: "Task") -> st.SearchStrategy[tuple[int, ...]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from symreg.plugins import add_plugin, failures, pm
-from symreg.rundir import read_metrics
-from symreg.train import Trainer, TrainConfig
+from symreg.runs.rundir import read_metrics
+from symreg.train.trainer import Trainer, TrainConfig
 
 TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}
 

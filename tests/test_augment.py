@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import symreg.laws
+import symreg.symmetry.laws
 from symreg import GroupAction, Symmetry, Task, TriangleEquality, element
-from symreg.augment import Closure, can_deduce, closure, closure_report, deduce, load_split, save_split
-from symreg.deduce import triangle_bounds
+from symreg.symmetry.closure import Closure, can_deduce, closure, closure_report, deduce, load_split, save_split
+from symreg.symmetry.deduce import triangle_bounds
 from symreg.cli import cli
-from symreg.data import split_rows
+from symreg.train.data import split_rows
 from symreg.errors import UsageError
 from symreg.registry import get_symmetries, get_symmetry, get_task, task_entries
-from symreg.symmetry import apply, apply_label
+from symreg.symmetry.base import apply, apply_label
 
 TASKS = sorted(task_entries())
 FRAC, SEED = 0.2, 0
@@ -42,7 +42,7 @@ def no_oracle(task: Task):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(task, "label", _boom)
         mp.setattr(Task, "labels", property(_boom))  # a data descriptor beats the cached value
-        mp.setattr(symreg.laws, "_lookup", _boom)
+        mp.setattr(symreg.symmetry.laws, "_lookup", _boom)
         mp.setattr(TriangleEquality, "distances", property(_boom))
         yield
 

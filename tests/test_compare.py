@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from symreg import get_task
 from symreg.cli import cli
-from symreg.compare import configure, expand_methods, method_names, summarize
+from symreg.experiments.comparison import configure, expand_methods, method_names, summarize
 from symreg.errors import UsageError
-from symreg.train import TrainConfig
+from symreg.train.trainer import TrainConfig
 from tests.helpers import TINY
 
 epochs_or_never = st.lists(st.one_of(st.none(), st.integers(1, 10_000)), min_size=1, max_size=7)
@@ -98,7 +98,7 @@ def test_cli_compare_end_to_end_and_rerun_skips_finished_methods(tmp_path):
 def test_quartiles_are_never_nan_and_match_statistics_without_nevers(epochs):
     import statistics
 
-    from symreg.compare import _quartiles
+    from symreg.experiments.comparison import _quartiles
     q = _quartiles(epochs)
     if len(epochs) < 2:
         assert q is None

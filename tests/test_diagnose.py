@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symreg.diagnose import Thresholds, events, violation_fall
-from symreg.runs import Run, find_runs, load_run, load_runs
+from symreg.diagnose.phases import Thresholds, events, violation_fall
+from symreg.runs.reading import Run, find_runs, load_run, load_runs
 
 
 def synthetic_run(mem: int, fall: int, gen: int | None, last: int = 2000, every: int = 10) -> Run:

@@ -1,4 +1,4 @@
-"""symreg.early_warning on synthetic runs: a detector scored the way detectors are scored."""
+"""symreg.diagnose.early_warning on synthetic runs: a detector scored the way detectors are scored."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symreg import early_warning as ew
-from symreg.runs import Run
+from symreg.diagnose import early_warning as ew
+from symreg.runs.reading import Run
 
 EVERY = 10
 EPOCHS = 2000

@@ -12,7 +12,7 @@ import pytest
 
 from symreg.plugins import add_plugin, failures, pm
 from symreg.registry import get_symmetries, get_task, task_entries
-from symreg.verify import verify_task
+from symreg.symmetry.verification import verify_task
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "symreg-xor"

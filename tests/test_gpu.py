@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from symreg import get_task
-from symreg.rundir import read_metrics
-from symreg.train import Trainer, TrainConfig
+from symreg.runs.rundir import read_metrics
+from symreg.train.trainer import Trainer, TrainConfig
 from tests.helpers import TINY, run_interrupted
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from symreg import get_task
-from symreg.diagnose import events
-from symreg.plots import plot_dynamics, plot_test_accuracy, plot_violation_scatter
-from symreg.plots_embedding import circle_frequency, plot_embedding
-from symreg.report import run_report, set_report
-from symreg.runs import Run, load_run, load_runs
-from symreg.train import Trainer, TrainConfig
+from symreg.diagnose.phases import events
+from symreg.plots.dynamics import plot_dynamics, plot_test_accuracy, plot_violation_scatter
+from symreg.plots.embedding import circle_frequency, plot_embedding
+from symreg.diagnose.report import run_report, set_report
+from symreg.runs.reading import Run, load_run, load_runs
+from symreg.train.trainer import Trainer, TrainConfig
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from symreg.cli import cli
 from symreg.errors import UsageError
-from symreg.sweep import load_spec, parse_spec, point_name, point_state, prepare, sweep_points
+from symreg.experiments.sweeps import load_spec, parse_spec, point_name, point_state, prepare, sweep_points
 
 TRAIN = """
 [train]
@@ -192,7 +192,7 @@ def test_dry_run_writes_nothing(tmp_path):
 
 
 def test_a_second_driver_on_the_same_sweep_is_refused(tmp_path):
-    from symreg.cli_sweep import sweep_lock
+    from symreg.cli.sweep import sweep_lock
 
     out = tmp_path / "o"
     spec = write(tmp_path, spec_text(TWO))
@@ -240,17 +240,17 @@ def test_local_sweep_end_to_end_failure_recorded_rerun_skips_and_summary(tmp_pat
 
 
 def test_nan_train_loss_marks_the_point_failed(tmp_path, monkeypatch):
-    import symreg.train
-    from symreg.sweep_backends import run_point
+    import symreg.train.trainer
+    from symreg.experiments.backends import run_point
 
-    real = symreg.train.evaluate
+    real = symreg.train.trainer.evaluate
 
     def nan_for_seed_1(*args, **kw):
         rows = real(*args, **kw)
         rows[1]["train_loss"] = float("nan")
         return rows
 
-    monkeypatch.setattr(symreg.train, "evaluate", nan_for_seed_1)
+    monkeypatch.setattr(symreg.train.trainer, "evaluate", nan_for_seed_1)
     out = tmp_path / "sweep"
     prepare(out, parse_spec(spec_text(TWO.replace('"baseline", ', ""), epochs=10)))
     threads = torch.get_num_threads()
@@ -265,7 +265,7 @@ def test_nan_train_loss_marks_the_point_failed(tmp_path, monkeypatch):
 
 
 def test_a_dead_worker_is_recorded_as_killed(tmp_path):
-    from symreg.sweep_backends import Tally, _settle
+    from symreg.experiments.backends import Tally, _settle
 
     out = tmp_path / "sweep"
     (pt,) = prepare(out, parse_spec(spec_text(TWO.replace('"baseline", ', ""))))
@@ -343,7 +343,7 @@ def test_ray_backend_runs_a_tiny_sweep_on_a_real_local_instance(tmp_path, ray_lo
 
 @pytest.mark.slow
 def test_kill_9_of_a_ray_worker_fails_that_point_only(tmp_path, ray_local):
-    from symreg.sweep_backends import Tally, run_ray
+    from symreg.experiments.backends import Tally, run_ray
 
     out = tmp_path / "sweep"
     long = '\n[[task]]\nname = "mod_sub"\nparams = { p = 11 }\ntrain = { epochs = 100000 }\n'

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symreg import GroupAction, element, get_symmetries, get_task, task_entries
-from symreg.config import TrainConfig
-from symreg.symmetry import apply
+from symreg.train.config import TrainConfig
+from symreg.symmetry.base import apply
 from symreg.testing import assert_law, assert_symmetry, group_elements, law_instances, task_inputs
-from symreg.verify import verify_task
+from symreg.symmetry.verification import verify_task
 
 TASKS = sorted(task_entries())
 

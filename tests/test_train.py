@@ -14,10 +14,10 @@ import torch
 from safetensors.torch import load_file
 
 from symreg import get_task
-from symreg.models import MLP, Transformer
-from symreg.reference import ReferenceTransformer
-from symreg.rundir import RunDir, read_metrics
-from symreg.train import Trainer
+from symreg.train.models import MLP, Transformer
+from symreg.train.reference import ReferenceTransformer
+from symreg.runs.rundir import RunDir, read_metrics
+from symreg.train.trainer import Trainer
 from tests.helpers import TINY, metrics, run_interrupted, tiny_cfg
 
 

@@ -5,7 +5,7 @@ from hypothesis import given
 
 import symreg
 from symreg.testing import assert_law, assert_symmetry, group_elements, law_instances, task_inputs
-from symreg.verify import verify_task
+from symreg.symmetry.verification import verify_task
 from symreg_xor import Xor
 
 task = Xor(bits=4)

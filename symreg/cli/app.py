@@ -1,0 +1,63 @@
+"""The ``symreg`` command line: a thin click layer over the library.
+
+Library errors (:class:`symreg.errors.SymregError`) become one-line messages
+with exit status 2 here and nowhere else; a failed verification exits 1.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from symreg import __version__
+from symreg.errors import SymregError, UsageError, unknown
+from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
+from symreg.registry import get_symmetries, get_task, parse_params, task_entries
+
+
+class Group(click.Group):
+    """A click group whose every usage error is one ``Error:`` line and exit status 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as done:  # --help, --version, ctx.exit()
+            sys.exit(done.exit_code)
+        except (click.UsageError, SymregError) as err:
+            message = err.format_message() if isinstance(err, click.UsageError) else str(err)
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="symreg")
+def cli() -> None:
+    """Tasks, symmetries, training and diagnosis for grokking research.
+
+    \b
+        symreg tasks                      # what is registered
+        symreg show mod_add -P p=97       # a task, its encoding and symmetries
+        symreg verify --all               # prove every declared symmetry
+    """
+
+
+def emit(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+def task_from_cli(name: str, params: tuple[str, ...]):
+    return get_task(name, **parse_params(name, params))
+
+
+PARAM = click.option("-P", "--param", "params", multiple=True, metavar="KEY=VALUE",
+                     help="Task parameter, e.g. -P p=97 (repeatable).")

@@ -1,0 +1,157 @@
+"""Commands about the registry: tasks, plugins, show, verify."""
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from symreg.cli.app import PARAM, cli, emit, task_from_cli
+from symreg.errors import SymregError, UsageError, unknown
+from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
+from symreg.registry import get_symmetries, get_task, task_entries
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def tasks(as_json: bool) -> None:
+    """List the registered tasks."""
+    rows = []
+    for name, entry in task_entries().items():
+        cls = entry.obj
+        rows.append({"name": name, "domain": cls.domain, "plugin": entry.plugin,
+                     "version": cls.version, "description": cls.description,
+                     "params": {k: p.default for k, p in cls.parameters.items()}})
+    if as_json:
+        return emit(rows)
+    for r in rows:
+        params = " ".join(f"{k}={v}" for k, v in r["params"].items())
+        click.echo(f"{r['name']:<18} {r['domain']:<11} {r['plugin']:<11} {params:<14} "
+                   f"{r['description'].split('.')[0]}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """List the plugins, what they provide, and the ones that failed to load."""
+    load_plugins()
+    try:
+        owners = task_entries()
+        task_error = None
+    except SymregError as err:
+        owners, task_error = {}, str(err)
+    rows = []
+    for plugin in pm.get_plugins():
+        name = plugin_name(plugin)
+        dist = distributions.get(name, (None, None))
+        rows.append({"name": name, "module": getattr(plugin, "__name__", repr(plugin)),
+                     "distribution": dist[0], "version": dist[1],
+                     "hooks": sorted(h.name for h in pm.get_hookcallers(plugin) or []),
+                     "tasks": sorted(t for t, e in owners.items() if e.plugin == name),
+                     "error": failures.get(name)})
+    for name, why in sorted(failures.items()):
+        if not pm.has_plugin(name):
+            rows.append({"name": name, "module": None, "distribution": None, "version": None,
+                         "hooks": [], "tasks": [], "error": why})
+    if as_json:
+        return emit({"plugins": rows, "error": task_error} if task_error else rows)
+    for r in rows:
+        status = f"FAILED: {r['error']}" if r["error"] else ", ".join(r["tasks"]) or "-"
+        click.echo(f"{r['name']:<12} {r['version'] or '':<8} {status}")
+    if task_error:
+        click.echo(f"Error: {task_error}", err=True)
+
+
+
+
+@cli.command()
+@click.argument("task_name", metavar="TASK")
+@PARAM
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
+    """Show a task: parameters, encoding, size, symmetries and presets."""
+    task = task_from_cli(task_name, params)
+    entry = task_entries()[task.name]
+    info = {**task.spec(), "plugin": entry.plugin, "description": task.description,
+            "encoding_example": task.encoding_example,
+            "parameters": {k: {"value": task.params[k], "default": p.default, "help": p.help}
+                           for k, p in task.parameters.items()},
+            "symmetries": [s.summary() for s in get_symmetries(task)],
+            "presets": {"paper": vars(task.preset), "quick": vars(task.quick)}}
+    if as_json:
+        return emit(info)
+    click.echo(f"{task.name} (v{task.version}, {task.domain}, plugin {entry.plugin}): {task.description}")
+    for k, p in info["parameters"].items():
+        click.echo(f"  parameter {k} = {p['value']}  ({p['help']}; default {p['default']})")
+    click.echo(f"  inputs: {len(task)} ({task.arity} tokens from {task.vocab_size}), "
+               f"classes: {task.n_classes}")
+    click.echo(f"  encoding: {task.encoding_example}")
+    click.echo("  symmetries:")
+    for s in info["symmetries"]:
+        group = f" order {s['order']}, generators: {', '.join(s['generators'])}" if s["kind"] == "group" else ""
+        click.echo(f"    {s['name']:<20} {s['kind']:<5}{group}")
+        click.echo(f"    {'':<20} {s['description']}")
+    for label, preset in info["presets"].items():
+        extra = f" params {preset['params']}" if preset["params"] else ""
+        extra += "".join(f", {k} {v}" for k, v in preset["extra"].items())
+        extra += f"  ({preset['note']})" if preset["note"] else ""
+        click.echo(f"  preset {label}: train_frac {preset['train_frac']}, weight_decay "
+                   f"{preset['weight_decay']}, epochs {preset['epochs']}, model {preset['model']}{extra}")
+
+
+@cli.command()
+@click.argument("task_names", metavar="TASK...", nargs=-1)
+@click.option("--all", "all_tasks", is_flag=True, help="Verify every registered task.")
+@PARAM
+@click.option("--max-exhaustive", default=4_000_000, show_default=True,
+              help="Check laws on every instance up to this many; above it, sample with hypothesis.")
+@click.option("--samples", default=2000, show_default=True, help="Hypothesis samples for large laws.")
+@click.option("--seed", default=0, show_default=True, help="Seed for sampled checks.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def verify(task_names, all_tasks, params, max_exhaustive, samples, seed, as_json) -> None:
+    """Prove every declared symmetry of TASK against the task's own oracle.
+
+    Group actions: every generator on every input (a proof). Laws: every
+    instance, or a hypothesis search above --max-exhaustive. Exit 1 on a failure.
+    """
+    if bool(task_names) == all_tasks:
+        raise click.UsageError("Give task names or --all (not both).")
+    names = list(task_entries()) if all_tasks else list(task_names)
+    for name in names:  # fail on a bad name before any work
+        if name not in task_entries():
+            get_task(name)
+    known = {k for n in names for k in task_entries()[n].obj.parameters}
+    for pair in params:  # every -P must be well formed and taken by some task
+        key, sep, _ = pair.partition("=")
+        if not sep:
+            raise UsageError(f"Parameter {pair!r} must look like key=value.")
+        if key not in known:
+            where = "any task" if all_tasks else ", ".join(repr(n) for n in names)
+            raise unknown(f"parameter for {where}", key, known)
+    keys = {p.partition("=")[0] for p in params}
+    # with --all, -P selects the tasks that take it; named tasks are always verified
+    wanted = [n for n in names
+              if not (all_tasks and params) or keys & set(task_entries()[n].obj.parameters)]
+    start, results, failed = time.perf_counter(), [], 0
+    for name in wanted:
+        own = tuple(p for p in params if p.partition("=")[0] in task_entries()[name].obj.parameters)
+        task = task_from_cli(name, own)
+        for v in (s.verify(task, max_exhaustive=max_exhaustive, samples=samples, seed=seed)
+                  for s in get_symmetries(task)):
+            failed += not v.ok
+            results.append({"task": name, "params": task.params, "symmetry": v.symmetry,
+                            "kind": v.kind, "ok": v.ok, "checked": v.checked, "method": v.method,
+                            "seconds": round(v.seconds, 3),
+                            "counterexample": vars(v.counterexample) if v.counterexample else None})
+            if not as_json:
+                mark = "ok  " if v.ok else "FAIL"
+                click.echo(f"{mark} {name:<18} {v.symmetry:<22} {v.method} ({v.seconds:.2f}s)")
+                if v.counterexample:
+                    click.echo(f"     {v.counterexample}")
+    total = time.perf_counter() - start
+    if as_json:
+        emit({"ok": not failed, "seconds": round(total, 3), "results": results})
+    else:
+        click.echo(f"{len(results) - failed} of {len(results)} symmetries verified in {total:.1f}s")
+    if failed:
+        sys.exit(1)

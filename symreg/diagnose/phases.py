@@ -1,0 +1,150 @@
+"""Phase events of one run, read off its metrics history (pure functions, no torch).
+
+The paper reads its three stages off plots; here each is a number:
+
+- **memorization**: first evaluation with train accuracy >= ``memorize_acc``;
+- **symmetry acquisition**, per symmetry, on the log of its maximum violation:
+  the *peak* (largest value), the *end* of the fall (first evaluation after the
+  peak at least ``drop`` decades below it) and its *onset* (last evaluation
+  before the end still within ``onset`` decades of the peak). A curve that
+  never falls ``drop`` decades counts as no acquisition. Fixed decades, not
+  fractions of the fall so far, so an event does not move when training
+  continues (the violation keeps falling under weight decay);
+- **generalization**: first evaluation with test accuracy >= ``generalize_acc``
+  (for a run trained on a closure, the accuracy on test cells outside it);
+  a run that never gets there is labelled ``generalized: false``, not forced
+  into a phase;
+- **geometric organization**: first evaluation ``e`` at or after
+  generalization whose effective embedding dimension falls by no more than
+  ``dim_slack`` by epoch ``plateau * e`` (doubling the training time no longer
+  lowers it): it has reached its floor. ``None`` while the run is too short to tell.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from symreg.runs.reading import Run
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    memorize_acc: float = 0.99
+    generalize_acc: float = 0.99
+    drop: float = 2.0  # decades below the peak that end the fall (a smaller fall: not acquired)
+    onset: float = 0.3  # decades below the peak that still count as "at the peak"
+    dim_slack: int = 1
+    plateau: float = 2.0  # organized once doubling the epochs lowers the dimension by <= dim_slack
+
+
+def first_at_least(epochs, values, level) -> int | None:
+    """First epoch whose value is at least ``level``.
+
+    >>> first_at_least([0, 10, 20], [0.1, 0.995, 1.0], 0.99)
+    10
+    """
+    return next((e for e, v in zip(epochs, values) if v is not None and v >= level), None)
+
+
+def violation_fall(epochs, values, drop: float = 2.0, onset: float = 0.3) -> dict:
+    """Peak, onset and end of the fall of a violation curve, on a log scale.
+
+    >>> fall = violation_fall([0, 10, 20, 30, 40], [1e-3, 1.0, 0.9, 1e-4, 1e-5])
+    >>> fall["onset"], fall["end"], fall["acquired"]
+    (20, 30, True)
+    """
+    pts = [(e, math.log10(max(v, 1e-30))) for e, v in zip(epochs, values) if v is not None]
+    if not pts:
+        return {"acquired": False, "peak_epoch": None, "onset": None, "end": None,
+                "peak": None, "floor": None, "drop_decades": 0.0}
+    i_peak = max(range(len(pts)), key=lambda i: pts[i][1])
+    after = pts[i_peak:]
+    peak, floor = pts[i_peak][1], min(v for _, v in after)
+    out = {"peak_epoch": pts[i_peak][0], "peak": 10 ** peak, "floor": 10 ** floor,
+           "drop_decades": round(peak - floor, 3)}
+    i_end = next((i for i, (_, v) in enumerate(after) if v <= peak - drop), None)
+    if i_end is None:
+        return {**out, "acquired": False, "onset": None, "end": None}
+    i_onset = max(i for i, (_, v) in enumerate(after[: i_end + 1]) if v >= peak - onset)
+    return {**out, "acquired": True, "onset": after[i_onset][0], "end": after[i_end][0]}
+
+
+def organization_epoch(epochs, dims, start, slack: int = 1, factor: float = 2.0) -> int | None:
+    """First epoch ``e >= start`` whose dimension falls by at most ``slack`` by epoch ``factor * e``.
+
+    Doubling the training time no longer lowers the dimension: it is at its
+    floor. Scale-free, and it never moves once reached; ``None`` while the run
+    is too short to tell.
+
+    >>> organization_epoch([0, 10, 20, 40, 80, 160], [9, 8, 6, 4, 4, 4], start=10)
+    40
+    """
+    pts = [(e, d) for e, d in zip(epochs, dims) if d is not None]
+    for e, d in pts:
+        later = next((dl for el, dl in pts if el >= factor * max(e, 1)), None)
+        if e >= start and later is not None and d - later <= slack:
+            return e
+    return None
+
+
+def events(run: Run, th: Thresholds = Thresholds()) -> dict:
+    """All phase events of ``run`` as a JSON-ready dict."""
+    epochs, train_acc = run.series("train_acc")
+    _, test_acc = run.generalization_series()  # outside the closure, for augmented runs
+    mem = first_at_least(epochs, train_acc, th.memorize_acc)
+    gen = first_at_least(epochs, test_acc, th.generalize_acc)
+    syms = {}
+    for name in run.symmetries():
+        e, v = run.series("violation_max", name)
+        syms[name] = violation_fall(e, v, th.drop, th.onset)
+    _, dims = run.series("eff_dim")
+    known = [d for d in dims if d is not None]
+    geo = None if gen is None else organization_epoch(epochs, dims, gen, th.dim_slack, th.plateau)
+    acquired = [s for s in syms.values() if s["acquired"]]
+    last = epochs[-1] if epochs else None
+    return {
+        "run": str(run.path), "task": run.config.get("task"), "seed": run.config.get("seed"),
+        "last_epoch": last, "running": run.running,
+        "memorization": mem, "generalization": gen, "generalized": gen is not None,
+        "symmetry_acquisition": {"onset": min((s["onset"] for s in acquired), default=None),
+                                 "end": max((s["end"] for s in acquired), default=None)},
+        "symmetries": syms,
+        "geometric_organization": geo,
+        "eff_dim": {"start": known[0] if known else None, "floor": min(known) if known else None,
+                    "end": known[-1] if known else None},
+        "stages": stages(mem, gen, geo, last, max((s["end"] for s in acquired), default=None)),
+        "thresholds": asdict(th),
+        "warnings": list(run.warnings),
+    }
+
+
+def stages(mem, gen, geo, last, sym_end=None) -> list[dict]:
+    """The paper's three stages as epoch intervals (for tables and shaded plots).
+
+    Symmetry acquisition runs from memorization until both generalization and
+    the last symmetry's fall are done; geometric organization from there.
+    """
+    out = []
+    if mem is not None:
+        out.append({"stage": "memorization", "start": 0, "end": mem})
+        end2 = last if gen is None else max(gen, sym_end if sym_end is not None else gen)
+        out.append({"stage": "symmetry acquisition", "start": mem, "end": end2})
+        if gen is not None:
+            out.append({"stage": "geometric organization", "start": end2,
+                        "end": max(end2, geo) if geo is not None else last})
+    return out
+
+
+def event_table(evs: list[dict]) -> list[list[str]]:
+    """Rows for a printed table: one per run."""
+    def fmt(x):
+        return "-" if x is None else str(x)
+
+    rows = [["run", "memorized", "sym onset", "sym end", "generalized", "geometry", "eff dim"]]
+    for ev in evs:
+        gen = fmt(ev["generalization"]) if ev["generalized"] else f"never (<= {ev['last_epoch']})"
+        d = ev["eff_dim"]
+        rows.append([f"{ev['task']} seed {ev['seed']}", fmt(ev["memorization"]),
+                     fmt(ev["symmetry_acquisition"]["onset"]), fmt(ev["symmetry_acquisition"]["end"]),
+                     gen, fmt(ev["geometric_organization"]), f"{fmt(d['start'])}->{fmt(d['floor'])}"])
+    return rows

@@ -1,0 +1,172 @@
+"""Markdown reports: one run (``report.md``) or a set of runs (``summary.md``).
+
+The reports read what :func:`symreg.diagnose.phases.events` found and link the
+figures of :mod:`symreg.plots.dynamics` by paths relative to the report, so a report
+directory can be moved or published as a whole.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from symreg.runs.reading import Run
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else str(x)
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def _table(rows: list[list[str]]) -> str:
+    """A Markdown table; the first row is the header."""
+    head, *body = rows
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def _images(plot_paths, out_dir: Path) -> list[str]:
+    """Markdown image links, relative to ``out_dir``, for the plots that exist."""
+    items = plot_paths.items() if isinstance(plot_paths, Mapping) else \
+        ((Path(p).stem.replace("_", " "), p) for p in (plot_paths or []))
+    out = []
+    for title, p in items:
+        if p is None or not Path(p).exists():
+            continue
+        rel = Path(os.path.relpath(Path(p).resolve(), Path(out_dir).resolve())).as_posix()
+        out.append(f"### {title}\n\n![{title}]({rel})")
+    return out
+
+
+def _params(config: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (config.get("params") or {}).items()) or "-"
+
+
+def _generalized(ev: dict) -> str:
+    return _fmt(ev["generalization"]) if ev.get("generalized") else f"never (by {_fmt(ev.get('last_epoch'))})"
+
+
+def _write(out_dir, name: str, text: str) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / name
+    path.write_text(text)
+    return path
+
+
+def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
+    """Write ``out_dir/report.md`` for one run: config, events, symmetries, warnings, figures.
+
+    ``plot_paths`` maps a caption to an image path (or is a list of paths);
+    images that do not exist are left out.
+    """
+    c, t = run.config, run.config.get("train", {})
+    sizes = c.get("model_sizes") or t.get("model_sizes") or {}
+    model = t.get("model", "?") + (" (" + ", ".join(f"{k}={v}" for k, v in sizes.items()) + ")" if sizes else "")
+    state = run.status.get("state", "running" if ev.get("running") else "?")
+    lines = [f"# {c.get('task', '?')} ({_params(c)}), seed {c.get('seed', '?')}", "",
+             f"Run directory: `{run.path}`", ""]
+    verdict = (f"Generalized at epoch **{ev['generalization']}**." if ev.get("generalized")
+               else f"**Never generalized** (test accuracy below {ev['thresholds']['generalize_acc']} "
+                    f"up to epoch {_fmt(ev.get('last_epoch'))}).")
+    lines += [verdict, "", "## Configuration", "", _table([
+        ["setting", "value"],
+        ["task", f"{c.get('task', '?')} ({_params(c)})"],
+        ["model", model],
+        ["train fraction", _fmt(t.get("train_frac"))],
+        ["weight decay", _fmt(t.get("weight_decay"))],
+        ["learning rate", _fmt(t.get("lr"))],
+        ["seed", _fmt(c.get("seed"))],
+        ["epochs (configured)", _fmt(t.get("epochs"))],
+        ["last evaluated epoch", _fmt(ev.get("last_epoch"))],
+        ["state", state],
+    ]), ""]
+
+    acq = ev.get("symmetry_acquisition") or {}
+    d = ev.get("eff_dim") or {}
+    lines += ["## Events", "", _table([
+        ["event", "epoch"],
+        ["memorization (train acc >= %g)" % ev["thresholds"]["memorize_acc"], _fmt(ev.get("memorization"))],
+        ["symmetry acquisition onset (earliest)", _fmt(acq.get("onset"))],
+        ["symmetry acquisition end (latest)", _fmt(acq.get("end"))],
+        ["generalization (test acc >= %g)" % ev["thresholds"]["generalize_acc"], _generalized(ev)],
+        ["geometric organization (eff. dim at its floor)", _fmt(ev.get("geometric_organization"))],
+    ]), "", f"Effective embedding dimension: {_fmt(d.get('start'))} at the start, floor "
+            f"{_fmt(d.get('floor'))}, {_fmt(d.get('end'))} at the end.", ""]
+    if ev.get("stages"):
+        lines += ["Stages:", "", _table([["stage", "from epoch", "to epoch"]] +
+                                        [[s["stage"], _fmt(s["start"]), _fmt(s["end"])] for s in ev["stages"]]), ""]
+
+    syms = ev.get("symmetries") or {}
+    if syms:
+        lines += ["## Symmetry acquisition", "",
+                  "Maximum instance violation of each symmetry: its peak, its floor after the peak, the fall "
+                  "in decades, and the onset and end of the fall (the end is the first evaluation "
+                  f"{ev['thresholds']['drop']:g} decades below the peak; a curve that never gets "
+                  "there is not acquired).", "",
+                  _table([["symmetry", "acquired", "peak (epoch)", "floor", "drop (decades)", "onset", "end"]] + [
+                      [name, "yes" if s.get("acquired") else "no",
+                       f"{_num(s.get('peak'))} ({_fmt(s.get('peak_epoch'))})", _num(s.get("floor")),
+                       _num(s.get("drop_decades")), _fmt(s.get("onset")), _fmt(s.get("end"))]
+                      for name, s in syms.items()]), ""]
+
+    warnings = list(dict.fromkeys(list(ev.get("warnings") or []) + list(run.warnings)))
+    if not ev.get("generalized"):
+        warnings.append("the run never reached the generalization threshold; its stages stop at symmetry acquisition")
+    if syms and not any(s.get("acquired") for s in syms.values()):
+        warnings.append("no symmetry's maximum violation fell by the threshold; no acquisition was detected")
+    lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["None."]) + [""]
+
+    images = _images(plot_paths, out_dir)
+    if images:
+        lines += ["## Figures", ""] + [x + "\n" for x in images]
+    return _write(out_dir, "report.md", "\n".join(lines).rstrip() + "\n")
+
+
+def set_report(runs: Iterable[Run], evs: Iterable[dict], plot_paths, out_dir,
+               extra_sections: dict[str, str] | None = None) -> Path:
+    """Write ``out_dir/summary.md`` for a set of runs: one row per run, counts, figures, extra sections."""
+    runs, evs = list(runs), list(evs)
+    tasks = list(dict.fromkeys(f"{r.config.get('task', '?')} ({_params(r.config)})" for r in runs))
+    out_dir = Path(out_dir)
+    rows = [["run", "seed", "memorized", "sym onset", "sym end", "generalized", "geometry", "eff dim"]]
+    for run, ev in zip(runs, evs):
+        acq = ev.get("symmetry_acquisition") or {}
+        d = ev.get("eff_dim") or {}
+        rel = Path(os.path.relpath(Path(run.path).resolve(), out_dir.resolve())).as_posix()
+        rows.append([f"`{rel}`", _fmt(run.config.get("seed")), _fmt(ev.get("memorization")),
+                     _fmt(acq.get("onset")), _fmt(acq.get("end")), _generalized(ev),
+                     _fmt(ev.get("geometric_organization")), f"{_fmt(d.get('start'))} \u2192 {_fmt(d.get('floor'))}"])
+    gens = sorted(ev["generalization"] for ev in evs if ev.get("generalized"))
+    lines = [f"# Summary: {', '.join(tasks) if tasks else 'no runs'}", "",
+             f"{len(runs)} run{'s' if len(runs) != 1 else ''}; **{len(gens)} of {len(runs)} generalized**"
+             + (f" (test accuracy >= {evs[0]['thresholds']['generalize_acc']})." if evs else "."), ""]
+    if gens:
+        lines += [f"Generalization epoch: median {statistics.median(gens):g}, range {gens[0]} to {gens[-1]}.", ""]
+    running = [r for r, ev in zip(runs, evs) if ev.get("running")]
+    if running:
+        lines += [f"{len(running)} run(s) still being written; their numbers may change.", ""]
+    lines += ["## Runs", "", _table(rows), ""]
+    if evs:
+        th = evs[0]["thresholds"]
+        lines += [f"Epochs: *memorized* = first train accuracy >= {th['memorize_acc']:g}; *sym onset* / "
+                  f"*sym end* = earliest onset and latest end of a symmetry's fall in maximum violation "
+                  f"(the end: {th['drop']:g} decades below the peak); *generalized* = first test accuracy >= "
+                  f"{th['generalize_acc']:g}; *geometry* = first epoch from generalization on after which "
+                  f"the effective embedding dimension falls by at most {th['dim_slack']} by "
+                  f"{th['plateau']:g} times that epoch; *eff dim* = "
+                  "start \u2192 floor.", ""]
+    images = _images(plot_paths, out_dir)
+    if images:
+        lines += ["## Figures", ""] + [x + "\n" for x in images]
+    for title, body in (extra_sections or {}).items():
+        lines += [f"## {title}", "", body.strip(), ""]
+    warnings = list(dict.fromkeys(w for ev in evs for w in (ev.get("warnings") or [])))
+    if warnings:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
+    return _write(out_dir, "summary.md", "\n".join(lines).rstrip() + "\n")

@@ -1,0 +1,126 @@
+"""Early-warning signals: one number per evaluation, lower = closer to generalizing.
+
+**Signals.** A signal is one number per evaluation where *lower* means "closer
+to generalizing" (:func:`signal_series`):
+
+- ``"violation"`` (default; the paper's criterion): the maximum, over the
+  run's symmetries, of ``violation_max`` (the maximum instance-level
+  violation). The run's symmetries are the union of the keys of all its rows;
+  a row missing any of them (or holding NaN) gives ``None``, because a max
+  over fewer symmetries could be falsely low.
+- ``"violation:<sym>"``: ``violation_max`` of one symmetry.
+- baselines ``"param_norm"`` (weight norm, falls under weight decay while a
+  run groks) and ``"train_loss"``; optionally ``"eff_dim"``.
+
+Test loss and accuracy are deliberately not signals: they define the label.
+NaN is treated as missing; ``inf`` is a legitimate (very high) value.
+
+**Generalization** is the first evaluation with test accuracy >=
+``generalize_acc`` (default ``Thresholds().generalize_acc`` = 0.99, the same
+rule and default as :func:`symreg.diagnose.phases.events`, so the two agree on which
+runs generalized). A run that never gets there is a negative run.
+"""
+from __future__ import annotations
+
+import math
+
+from symreg.diagnose.phases import Thresholds, first_at_least
+from symreg.runs.reading import Run
+
+BASELINES = ("param_norm", "train_loss", "eff_dim")
+DEFAULT_SIGNALS = ("violation", "param_norm", "train_loss")
+
+
+def _clean(v) -> float | None:
+    """A float, or None for missing/NaN/non-numeric values."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _run_symmetries(run: Run) -> list[str]:
+    names: dict[str, None] = {}
+    for r in run.rows:
+        names.update(dict.fromkeys(r.get("violation_max") or {}))
+    return list(names)
+
+
+def signal_series(run: Run, name: str = "violation") -> tuple[list[int], list[float | None]]:
+    """Epochs and values of one signal of ``run`` (lower = closer to generalizing).
+
+    Parameters
+    ----------
+    run : Run
+        A run; its ``rows`` are read in order.
+    name : str
+        ``"violation"`` (max over the run's symmetries of ``violation_max``),
+        ``"violation:<sym>"``, ``"param_norm"``, ``"train_loss"`` or ``"eff_dim"``.
+
+    Returns
+    -------
+    epochs, values : list, list
+        One entry per row; a value is ``None`` where it is missing or NaN.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> rows = [{"epoch": 0, "violation_max": {"comm": 0.5, "assoc": 2.0}},
+    ...         {"epoch": 10, "violation_max": {"comm": 1e-4, "assoc": 1e-3}},
+    ...         {"epoch": 20, "violation_max": {"comm": 1e-5}}]
+    >>> run = Run(Path("r"), {}, rows)
+    >>> signal_series(run)
+    ([0, 10, 20], [2.0, 0.001, None])
+    >>> signal_series(run, "violation:comm")[1]
+    [0.5, 0.0001, 1e-05]
+    """
+    epochs = [r["epoch"] for r in run.rows]
+    if name == "violation":
+        syms = _run_symmetries(run)
+        values = []
+        for r in run.rows:
+            vm = r.get("violation_max") or {}
+            vs = [_clean(vm.get(s)) for s in syms]
+            values.append(max(vs) if syms and all(v is not None for v in vs) else None)
+    elif name.startswith("violation:"):
+        sym = name.split(":", 1)[1]
+        values = [_clean((r.get("violation_max") or {}).get(sym)) for r in run.rows]
+    elif name in BASELINES:
+        values = [_clean(r.get(name)) for r in run.rows]
+    else:
+        raise ValueError(f"unknown signal {name!r}; use 'violation', 'violation:<symmetry>' "
+                         f"or one of {', '.join(BASELINES)}")
+    return epochs, values
+
+
+def predicted_epoch(epochs, values, threshold) -> int | None:
+    """The paper's criterion: first epoch whose value is below ``threshold`` (None if never).
+
+    Examples
+    --------
+    >>> predicted_epoch([0, 10, 20, 30], [1.0, None, 5e-4, 1e-5], 1e-3)
+    20
+    >>> predicted_epoch([0, 10], [1.0, 0.5], 1e-3) is None
+    True
+    """
+    if threshold is None:
+        return None
+    return next((e for e, v in zip(epochs, values) if v is not None and v < threshold), None)
+
+
+def generalization_epoch(run: Run, generalize_acc: float | None = None) -> int | None:
+    """First epoch with held-out test accuracy >= ``generalize_acc`` (as ``diagnose.events``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> run = Run(Path("r"), {}, [{"epoch": 0, "test_acc": 0.1}, {"epoch": 50, "test_acc": 1.0}])
+    >>> generalization_epoch(run)
+    50
+    """
+    level = Thresholds().generalize_acc if generalize_acc is None else generalize_acc
+    epochs, acc = run.generalization_series()
+    return first_at_least(epochs, acc, level)

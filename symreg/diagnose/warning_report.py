@@ -1,0 +1,107 @@
+"""Early-warning results as a printed table and as a Markdown report section."""
+from __future__ import annotations
+
+import math
+
+
+def _f(x, fmt="{:.3g}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def _lead(lt: dict) -> str:
+    if not lt.get("n"):
+        return "-"
+    return f"{lt['median']:.4g} [{lt['q1']:.4g}, {lt['q3']:.4g}]"
+
+
+def summary_rows(result: dict) -> list[list[str]]:
+    """Rows for a printed table: one per signal (the first row is the header).
+
+    Examples
+    --------
+    >>> summary_rows({"signals": {}})[0][:3]
+    ['signal', 'ROC-AUC held-out', 'threshold']
+    """
+    rows = [["signal", "ROC-AUC held-out", "threshold", "lead time median [IQR]",
+             "run FPR", "sign test k/n", "p"]]
+    for sig, r in result["signals"].items():
+        h, st, fa = r["held_out"], r["sign_test"], r["held_out"]["false_alarms"]
+        fpr = "-" if fa["rate"] is None else f"{fa['rate']:.2f} ({fa['count']}/{fa['runs_at_risk']})"
+        kn = "-" if st["k"] is None else f"{st['k']}/{st['n']}"
+        rows.append([sig, _f(h["pooled"]["roc_auc"], "{:.3f}"), _f(r["threshold"]), _lead(h["lead_time"]),
+                     fpr, kn, _f(st["p"])])
+    return rows
+
+
+def _md_table(rows: list[list[str]]) -> str:
+    head, *body = rows
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def markdown(result: dict) -> str:
+    """A report section (markdown, with tables) for an :func:`analyse` result.
+
+    Examples
+    --------
+    >>> from symreg.diagnose.early_warning import analyse
+    >>> markdown(analyse([])).splitlines()[0]
+    '## Early warning: does the signal announce generalization?'
+    """
+    p = result["protocol"]
+    out = ["## Early warning: does the signal announce generalization?", ""]
+    out.append(
+        f"{p['n_used']} runs ({p['n_generalized']} generalized, test acc >= {p['generalize_acc']}); "
+        f"thresholds calibrated on {len(p['calibration_runs'])} runs and evaluated on "
+        f"{len(p['held_out_runs'])} held-out runs (split by seed, stratified by outcome, seed {p['seed']}). "
+        f"A sample is an evaluation before its run generalizes, labelled positive if the run "
+        f"generalizes within {p['horizon']} epochs ({p['horizon_source']}). The alarm is "
+        f"`value < threshold`; the threshold is the largest with false-positive rate <= "
+        f"{p['max_fpr']} on the calibration {'runs' if p.get('fpr_level') == 'run' else 'samples'}. "
+        f"Lead time = generalization epoch - first alarm.")
+    out += ["", _md_table(summary_rows(result)), ""]
+    if result["signals"]:
+        rows = [["signal", "calibration AUC", "sample FPR / TPR (held-out)", "warned before / late / never",
+                 "coverage", "lead min..max", "false alarms (never gen. / too early)",
+                 "sign test all runs k/n (p)", "AUC of final value"]]
+        for sig, r in result["signals"].items():
+            h, lt, fa = r["held_out"], r["held_out"]["lead_time"], r["held_out"]["false_alarms"]
+            sa = r["sign_test_all"]
+            rows.append([
+                sig, _f(r["calibration"]["roc_auc"], "{:.3f}"),
+                f"{_f(h['pooled']['fpr'], '{:.3f}')} / {_f(h['pooled']['tpr'], '{:.3f}')}",
+                f"{_f(lt['warned_before'], '{}')} / {_f(lt['warned_late'], '{}')} / "
+                f"{_f(lt['never_warned'], '{}')}",
+                _f(lt["coverage"], "{:.2f}"),
+                "-" if not lt["n"] else f"{lt['min']:.4g}..{lt['max']:.4g}",
+                "-" if fa["count"] is None else
+                f"{len(fa['never_generalized_alarmed'])} / {len(fa['alarmed_too_early'])}",
+                "-" if sa["k"] is None else f"{sa['k']}/{sa['n']} ({_f(sa['p'])})",
+                _f(sa["auc_final"], "{:.3f}")])
+        out += ["### Detail", "", _md_table(rows), ""]
+        sigs = list(result["signals"])
+        first = result["signals"][sigs[0]]["held_out"]["per_run"]
+        if first:
+            by_sig = {s: {r["run"]: r for r in result["signals"][s]["held_out"]["per_run"]} for s in sigs}
+            rows = [["held-out run", "generalized at"] + [f"{s}: first alarm (lead)" for s in sigs]]
+            names = list(dict.fromkeys(r["run"] for s in sigs for r in result["signals"][s]["held_out"]["per_run"]))
+            for name in names:
+                any_r = next(by_sig[s][name] for s in sigs if name in by_sig[s])
+                gen = any_r["generalization_epoch"]
+                cells = [name, "never" if gen is None else str(gen)]
+                for s in sigs:
+                    r = by_sig[s].get(name)
+                    if r is None or r["first_alarm"] is None:
+                        cells.append("-" if r is None else "no alarm")
+                    else:
+                        cells.append(f"{r['first_alarm']} ({_f(r['lead_time'], '{:+g}')})"
+                                     if r["lead_time"] is not None else f"{r['first_alarm']} (false alarm)")
+                rows.append(cells)
+            out += ["### Held-out runs", "", _md_table(rows), ""]
+    notes = list(result.get("notes", []))
+    for sig, r in result["signals"].items():
+        notes += [f"{sig}: {m}" for m in r.get("notes", [])]
+    if notes:
+        out += ["Notes:", ""] + [f"- {m}" for m in notes] + [""]
+    return "\n".join(out)

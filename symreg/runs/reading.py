@@ -1,0 +1,133 @@
+"""Find and read run directories without torch: everything downstream reads runs, not models.
+
+:func:`find_runs` expands what a user names (a run, a batch of seeds, a
+directory of runs) into run directories; :func:`load_run` reads one, tolerating
+a run still being written or a truncated metrics line, and says what it skipped.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from symreg.errors import UsageError
+from symreg.runs.rundir import RunDir, read_metrics
+
+
+def held_out_acc(row: dict) -> float | None:
+    """The test accuracy that counts as generalization in one metrics row.
+
+    A run trained on a closure (``--augment``) has test cells whose labels were
+    deduced from training labels; only the cells outside the closure count.
+    Where the closure holds every test cell, or nothing was deduced, it is the
+    plain test accuracy.
+
+    >>> held_out_acc({"test_acc": 0.99, "test_outside_closure_acc": 0.96})
+    0.96
+    >>> held_out_acc({"test_acc": 0.99}), held_out_acc({"test_acc": 0.9, "test_outside_closure_acc": None})
+    (0.99, 0.9)
+    """
+    outside = row.get("test_outside_closure_acc")
+    return row.get("test_acc") if outside is None else outside
+
+
+@dataclass
+class Run:
+    """One run's configuration and metrics history, plus what was wrong reading it."""
+
+    path: Path
+    config: dict
+    rows: list[dict]
+    status: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.config.get('task', '?')} seed {self.config.get('seed', '?')}"
+
+    @property
+    def running(self) -> bool:
+        return RunDir(self.path).is_locked()
+
+    def generalization_series(self) -> tuple[list[int], list[float | None]]:
+        """Epochs and :func:`held_out_acc` of every evaluation."""
+        return [r["epoch"] for r in self.rows], [held_out_acc(r) for r in self.rows]
+
+    def series(self, key: str, sub: str | None = None) -> tuple[list[int], list[float | None]]:
+        """Epochs and values of one metric (``sub`` picks a symmetry in a nested dict)."""
+        epochs, values = [], []
+        for r in self.rows:
+            v = r.get(key)
+            if sub is not None:
+                v = (v or {}).get(sub)
+            epochs.append(r["epoch"])
+            values.append(v)
+        return epochs, values
+
+    def symmetries(self) -> list[str]:
+        """Symmetry names over all rows (a partial last row must not hide one)."""
+        names: dict[str, None] = {}
+        for r in self.rows:
+            names.update(dict.fromkeys(r.get("violation_max") or {}))
+        return list(names)
+
+
+def find_runs(paths) -> tuple[list[Path], list[str]]:
+    """Run directories under the given paths, and a message for each path that holds none."""
+    found: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            problems.append(f"{p}: does not exist")
+            continue
+        if (p / "config.json").exists():
+            found.append(p)
+            continue
+        if (p / "batch.json").exists():
+            try:
+                names = json.loads((p / "batch.json").read_text())["runs"]
+                found += [p / n for n in names if (p / n / "config.json").exists()]
+                continue
+            except (json.JSONDecodeError, KeyError):
+                problems.append(f"{p}: batch.json is unreadable; looking for runs inside")
+        inside = sorted(c.parent for c in p.rglob("config.json"))
+        if not inside:
+            problems.append(f"{p}: no run directory here (no config.json)")
+        found += inside
+    unique = list(dict.fromkeys(found))
+    return unique, problems
+
+
+def load_run(path: Path) -> Run:
+    """Read one run; raises UsageError only when nothing at all can be read."""
+    path = Path(path)
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path}: config.json is missing or unreadable ({type(err).__name__}).") from None
+    rows, warning = read_metrics(path / "metrics.jsonl")
+    run = Run(path, config, sorted(rows, key=lambda r: r["epoch"]))
+    if warning:
+        run.warnings.append(warning)
+    if not rows:
+        run.warnings.append(f"{path}: no metrics yet")
+    try:
+        run.status = json.loads((path / "status.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        run.status = {}
+    if run.running:
+        run.warnings.append(f"{path}: still being written; diagnosing the {len(rows)} evaluations so far")
+    return run
+
+
+def load_runs(paths) -> tuple[list[Run], list[str]]:
+    """Every readable run under ``paths``, and the messages about what could not be read."""
+    dirs, problems = find_runs(paths)
+    runs = []
+    for d in dirs:
+        try:
+            runs.append(load_run(d))
+        except UsageError as err:
+            problems.append(str(err))
+    return runs, problems

@@ -1,0 +1,129 @@
+"""Graph automorphisms as token permutations, for tasks defined on a graph.
+
+A task on a graph numbers its nodes: token ``t`` is ``nodes[t]``. An
+automorphism is then a permutation ``perm`` of ``range(len(nodes))``, with
+``perm[t]`` the token of the image of ``nodes[t]``, which is what
+:func:`symreg.symmetry.base.element` takes as ``tokens``. The simplest interface::
+
+    gens = automorphism_group_generators(G, nodes)   # small graphs only
+    action = GroupAction("automorphism", [element(task, tokens=g.array_form) for g in gens])
+
+Enumerating automorphisms is exponential in general (the 7-cube has 645,120),
+so tasks on large graphs declare known generators and check each one with
+:func:`is_automorphism`.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import networkx as nx
+import numpy as np
+from networkx.algorithms import isomorphism
+from sympy.combinatorics import Permutation, PermutationGroup
+
+from symreg.errors import InvalidSymmetryError
+
+__all__ = ["automorphism_group_generators", "is_automorphism"]
+
+
+def _positions(G: nx.Graph, nodes: Sequence) -> dict:
+    pos = {v: i for i, v in enumerate(nodes)}
+    if len(pos) != len(nodes) or len(pos) != G.number_of_nodes() or any(v not in G for v in pos):
+        raise InvalidSymmetryError(
+            f"The node list ({len(nodes)} entries) must name each of the graph's "
+            f"{G.number_of_nodes()} nodes exactly once.")
+    return pos
+
+
+def automorphism_group_generators(G: nx.Graph, nodes: Sequence, *,
+                                  max_automorphisms: int = 20_000) -> list[Permutation]:
+    """A generating set of the automorphism group of ``G``, found with networkx.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+        The graph (a ``DiGraph`` is matched as directed).
+    nodes : sequence
+        Every node of ``G`` once; position ``t`` is token ``t``.
+    max_automorphisms : int
+        Give up once more automorphisms than this have been enumerated.
+
+    Returns
+    -------
+    list of sympy Permutation
+        Node permutations (``g(t)`` is the token of the image of ``nodes[t]``);
+        each is kept only if the ones before it do not generate it, so the list
+        is short. It is empty when the only automorphism is the identity.
+
+    Raises
+    ------
+    InvalidSymmetryError
+        If ``nodes`` does not list the graph's nodes, or the group has more
+        than ``max_automorphisms`` elements.
+
+    Examples
+    --------
+    >>> G = nx.cycle_graph(5)
+    >>> gens = automorphism_group_generators(G, list(G))
+    >>> PermutationGroup(gens).order()
+    10
+    """
+    nodes = list(nodes)
+    pos = _positions(G, nodes)
+    n = len(nodes)
+    if n == 0:
+        return []
+    matcher = (isomorphism.DiGraphMatcher if G.is_directed() else isomorphism.GraphMatcher)(G, G)
+    gens: list[Permutation] = []
+    group = PermutationGroup([Permutation(n - 1)])  # the identity on n points
+    for count, m in enumerate(matcher.isomorphisms_iter(), 1):
+        if count > max_automorphisms:
+            raise InvalidSymmetryError(
+                f"The graph has more than max_automorphisms={max_automorphisms} automorphisms, "
+                "too many to enumerate; supply known generators instead (for a product graph, "
+                "the symmetries of each factor and swaps of equal factors) and check each "
+                "with is_automorphism().")
+        p = Permutation([pos[m[v]] for v in nodes])
+        if not group.contains(p):
+            gens.append(p)
+            group = PermutationGroup(gens)
+    return gens
+
+
+def is_automorphism(G: nx.Graph, nodes: Sequence, perm) -> bool:
+    """Whether the token permutation ``perm`` maps the edges of ``G`` onto its edges.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+        The graph (directed and multi-graphs are compared as such).
+    nodes : sequence
+        Every node of ``G`` once; position ``t`` is token ``t``.
+    perm : sequence of int or sympy Permutation
+        ``perm[t]`` is the token of the image of ``nodes[t]``.
+
+    Returns
+    -------
+    bool
+        False also when ``perm`` is not a permutation of ``range(len(nodes))``.
+
+    Examples
+    --------
+    >>> G = nx.path_graph(4)
+    >>> is_automorphism(G, list(G), [3, 2, 1, 0]), is_automorphism(G, list(G), [1, 0, 2, 3])
+    (True, False)
+    """
+    nodes = list(nodes)
+    pos = _positions(G, nodes)
+    n = len(nodes)
+    p = np.asarray(getattr(perm, "array_form", perm), dtype=np.int64)
+    if p.shape != (n,) or not np.array_equal(np.sort(p), np.arange(n)):
+        return False
+    edges = np.array([(pos[u], pos[v]) for u, v in G.edges()], dtype=np.int64).reshape(-1, 2)
+
+    def keys(e: np.ndarray) -> np.ndarray:  # sorted edge codes: a multiset of edges
+        if not G.is_directed():
+            e = np.sort(e, axis=1)
+        return np.sort(e[:, 0] * n + e[:, 1])
+
+    return bool(np.array_equal(keys(edges), keys(p[edges])))
