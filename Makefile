@@ -1,12 +1,12 @@
 # make demo: set up, train a task on the CPU, diagnose it and write its pictures.
-# make test: set up and run the default test suite (the slow tests: make test-slow).
+# make test: set up, lint (ruff) and run the default test suite (the slow tests: make test-slow).
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_TASK ?= mod_add
 DEMO_OUT ?= demo-out
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo lint test test-slow bench clean
 
 $(BIN)/.installed: pyproject.toml examples/symreg-xor/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,7 +25,10 @@ demo: setup
 	$(BIN)/symreg plot $$run --out $$run/plots && \
 	echo "pictures and report: $$run/plots"
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/pytest
 
 test-slow: setup
