@@ -3,7 +3,7 @@
 For every registered task at its paper preset (parameters and train
 fraction), seed 0, the trainer's split (``symreg.train.data.split_rows``) is closed
 under every declared symmetry that has a deduction rule
-(:mod:`symreg.symmetry.closure`), with labels deduced from the training labels only.
+(:mod:`symreg.symmetry.augmentation`), with labels deduced from the training labels only.
 Prints one row per task (train size before and after, share of test cells in
 the closure, rounds, seconds, mismatches with the oracle, which must be 0)
 and writes ``benchmarks/results/closure_coverage.json``; then the same for
@@ -20,9 +20,9 @@ import platform
 import time
 from pathlib import Path
 
-from symreg.symmetry.closure import can_deduce, closure, closure_report
-from symreg.train.data import split_rows
 from symreg.registry import get_symmetries, get_task, task_entries
+from symreg.symmetry import can_deduce, closure, closure_report
+from symreg.train.data import split_rows
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import symreg
 from symreg.util.parsing import parse_seeds
 from symreg.diagnose.phases import event_table, events
-from symreg.diagnose.early_warning import analyse, markdown, summary_rows
+from symreg.diagnose.early_warning import analyse
+from symreg.diagnose.warning_report import markdown, summary_rows
 from symreg.plots.dynamics import plot_dynamics, plot_violation_scatter
 from symreg.runs.reading import load_runs
 from symreg.train.trainer import Trainer, TrainConfig

@@ -11,11 +11,19 @@ from importlib.metadata import PackageNotFoundError, version
 
 from symreg.errors import SymregError, UsageError
 from symreg.hookspecs import hookimpl
-from symreg.symmetry.laws import Associativity, Law, Transitivity, TriangleEquality
 from symreg.registry import get_symmetries, get_symmetry, get_task, task_entries
-from symreg.symmetry.base import GroupAction, Symmetry, apply, element
+from symreg.symmetry import (
+    Associativity,
+    GroupAction,
+    Law,
+    Symmetry,
+    Transitivity,
+    TriangleEquality,
+    apply,
+    element,
+    verify_task,
+)
 from symreg.task import Param, Preset, Task, is_prime
-from symreg.symmetry.verification import verify_task
 
 try:
     __version__ = version("symreg")

@@ -13,10 +13,12 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from symreg.errors import PluginError, UsageError, unknown
+from symreg.errors import PluginError, unknown
 from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
 from symreg.symmetry.base import Symmetry
+from symreg.symmetry.verification import set_symmetry_source
 from symreg.task import DOMAINS, Task
+from symreg.util.parsing import parse_pairs
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,11 @@ def _task_register(plugin: str, got: list) -> Callable:
 
 
 def task_entries() -> dict[str, Entry]:
-    """Every registered task class by name; a name registered twice is an error."""
+    """Every registered task class by name; a name registered twice is an error.
+
+    >>> task_entries()["mod_add"].obj.domain
+    'algebraic'
+    """
     out: dict[str, Entry] = {}
     for entry in _collect("register_tasks", _task_register):
         if entry.name in out:
@@ -73,7 +79,11 @@ def task_entries() -> dict[str, Entry]:
 
 
 def get_task(name: str, **params: Any) -> Task:
-    """Build the task ``name`` with ``params`` (validated); unknown names get suggestions."""
+    """Build the task ``name`` with ``params`` (validated); unknown names get suggestions.
+
+    >>> get_task("mod_add", p=7).n_classes
+    7
+    """
     entries = task_entries()
     if name not in entries:
         raise unknown("task", name, entries)
@@ -81,24 +91,34 @@ def get_task(name: str, **params: Any) -> Task:
 
 
 def task_entry(task: Task) -> Entry:
-    return task_entries()[task.name]
+    """The registration of ``task``'s class: which plugin supplied it.
+
+    >>> task_entry(get_task("mod_add", p=5)).plugin
+    'algebraic'
+    """
+    entries = task_entries()
+    if task.name not in entries:
+        raise unknown("task", task.name, entries)
+    return entries[task.name]
 
 
 def parse_params(name: str, pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """Turn ``["p=97"]`` into ``{"p": 97}`` using the task's parameter types."""
+    """Turn ``["p=97"]`` into ``{"p": 97}`` using the task's parameter types.
+
+    >>> parse_params("mod_add", ["p=97"])
+    {'p': 97}
+    """
     entries = task_entries()
     if name not in entries:
         raise unknown("task", name, entries)
     spec = entries[name].obj.parameters
-    out = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep:
-            raise UsageError(f"Parameter {pair!r} must look like key=value.")
+
+    def typed(key: str, text: str) -> Any:
         if key not in spec:
             raise unknown(f"parameter for task '{name}'", key, spec)
-        out[key] = spec[key].parse(key, text)
-    return out
+        return spec[key].parse(key, text)
+
+    return parse_pairs(pairs, "Parameter", typed)
 
 
 def _symmetry_register(plugin: str, got: list) -> Callable:
@@ -108,7 +128,11 @@ def _symmetry_register(plugin: str, got: list) -> Callable:
 
 
 def get_symmetries(task: Task) -> list[Symmetry]:
-    """The task's own symmetries followed by those other plugins registered for it."""
+    """The task's own symmetries followed by those other plugins registered for it.
+
+    >>> [s.name for s in get_symmetries(get_task("mod_add", p=5))]
+    ['commutativity', 'translation', 'scaling', 'associativity']
+    """
     syms = list(task.symmetries())
     for entry in _collect("register_symmetries", _symmetry_register):
         if entry.name == task.name:
@@ -124,7 +148,15 @@ def get_symmetries(task: Task) -> list[Symmetry]:
     return syms
 
 
+set_symmetry_source(get_symmetries)  # verify_task's default: the symmetry package cannot import this module
+
+
 def get_symmetry(task: Task, name: str) -> Symmetry:
+    """The symmetry of ``task`` called ``name``; unknown names get suggestions.
+
+    >>> get_symmetry(get_task("mod_add", p=5), "commutativity").kind
+    'group'
+    """
     syms = {s.name: s for s in get_symmetries(task)}
     if name not in syms:
         raise unknown(f"symmetry of task '{task.name}'", name, syms)
@@ -138,7 +170,11 @@ def _model_register(plugin: str, got: list) -> Callable:
 
 
 def model_entries() -> dict[str, Entry]:
-    """Every registered model factory by name."""
+    """Every registered model factory by name.
+
+    >>> sorted(model_entries())[:2]
+    ['mlp', 'transformer']
+    """
     out: dict[str, Entry] = {}
     for entry in _collect("register_models", _model_register):
         if entry.name in out:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from sympy.combinatorics import Permutation
 
-from symreg.symmetry.base import GroupAction, apply, apply_label
+from symreg.symmetry.group import GroupAction, apply, apply_label
 
 if TYPE_CHECKING:
     from symreg.symmetry.laws import Law
@@ -40,6 +40,12 @@ def group_elements(symmetry: GroupAction, *, max_length: int = 8) -> st.SearchSt
     """Elements of a group action, as words of up to ``max_length`` generators and inverses.
 
     The empty word (the identity) is included and is what failures shrink towards.
+
+    >>> from hypothesis import find
+    >>> from symreg.registry import get_task, get_symmetry
+    >>> swap = get_symmetry(get_task("mod_add", p=5), "commutativity")
+    >>> find(group_elements(swap), lambda g: g.order() == 2) == swap.generators[0]
+    True
     """
     if not isinstance(symmetry, GroupAction):
         raise InvalidArgument(f"group_elements needs a GroupAction, not {type(symmetry).__name__}")
@@ -52,12 +58,25 @@ def group_elements(symmetry: GroupAction, *, max_length: int = 8) -> st.SearchSt
 
 
 def law_instances(task: "Task", law: "Law") -> st.SearchStrategy[tuple[int, ...]]:
-    """Instances of ``law`` on ``task`` (rows whose premise holds)."""
+    """Instances of ``law`` on ``task`` (rows whose premise holds).
+
+    >>> from hypothesis import find
+    >>> from symreg.registry import get_task, get_symmetry
+    >>> task = get_task("mod_add", p=5)
+    >>> find(law_instances(task, get_symmetry(task, "associativity")), lambda r: True)
+    (0, 0, 0)
+    """
     return law.strategy(task)
 
 
 def assert_symmetry(task: "Task", symmetry: GroupAction, x, g: Permutation) -> None:
-    """Assert that moving input ``x`` by ``g`` moves its label as the action says."""
+    """Assert that moving input ``x`` by ``g`` moves its label as the action says.
+
+    >>> from symreg.registry import get_task, get_symmetry
+    >>> task = get_task("mod_add", p=5)
+    >>> swap = get_symmetry(task, "commutativity")
+    >>> assert_symmetry(task, swap, (1, 3), swap.generators[0])  # 1+3 == 3+1: passes silently
+    """
     row = np.asarray([x], dtype=np.int64)
     gx = apply(g, row, task.vocab_size)
     assert task.contains(gx).all(), (
@@ -70,6 +89,11 @@ def assert_symmetry(task: "Task", symmetry: GroupAction, x, g: Permutation) -> N
 
 
 def assert_law(task: "Task", law: "Law", instance) -> None:
-    """Assert that the task's oracle satisfies ``law`` on one instance."""
+    """Assert that the task's oracle satisfies ``law`` on one instance.
+
+    >>> from symreg.registry import get_task, get_symmetry
+    >>> task = get_task("mod_add", p=5)
+    >>> assert_law(task, get_symmetry(task, "associativity"), (1, 2, 3))  # passes silently
+    """
     row = np.asarray([instance], dtype=np.int64)
     assert law.holds(task, row)[0], str(law.explain(task, row[0]))

@@ -14,15 +14,25 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import symreg.symmetry.laws
 from symreg import GroupAction, Symmetry, Task, TriangleEquality, element
-from symreg.symmetry.closure import Closure, can_deduce, closure, closure_report, deduce, load_split, save_split
-from symreg.symmetry.deduce import triangle_bounds
 from symreg.cli import cli
-from symreg.train.data import split_rows
 from symreg.errors import UsageError
 from symreg.registry import get_symmetries, get_symmetry, get_task, task_entries
-from symreg.symmetry.base import apply, apply_label
+from symreg.symmetry import (
+    Closure,
+    apply,
+    apply_label,
+    can_deduce,
+    closure,
+    closure_report,
+    deduce,
+    load_split,
+    prepare,
+    save_split,
+    supported_kinds,
+    triangle_bounds,
+)
+from symreg.train.data import split_rows
 
 TASKS = sorted(task_entries())
 FRAC, SEED = 0.2, 0
@@ -41,8 +51,7 @@ def no_oracle(task: Task):
     """Every way to the oracle raises inside this block."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(task, "label", _boom)
-        mp.setattr(Task, "labels", property(_boom))  # a data descriptor beats the cached value
-        mp.setattr(symreg.symmetry.laws, "_lookup", _boom)
+        mp.setattr(Task, "labels", property(_boom))  # a data descriptor beats the cached value (laws read it)
         mp.setattr(TriangleEquality, "distances", property(_boom))
         yield
 
@@ -287,6 +296,60 @@ def test_unsupported_symmetry_is_a_usage_error():
     assert not can_deduce(Bare())
     with pytest.raises(UsageError, match="no deduction rule"):
         deduce(Bare(), task, np.full(len(task), -1))
+
+
+class SwapFirstTwo(EverythingIsZero):
+    """A plugin's kind with a full rule (``deducer``): copies (0, 1)'s label to (1, 0) and back."""
+
+    deduce = None
+
+    def deducer(self, task):
+        a, b = task.index_of(np.array([[0, 1], [1, 0]]))
+
+        def run(known):
+            out = known.copy()
+            for src, dst in ((a, b), (b, a)):
+                if out[dst] < 0:
+                    out[dst] = out[src]
+            return out, np.zeros(0, np.int64)
+        return run
+
+
+def test_a_symmetry_with_its_own_deducer_is_used():
+    task = get_task("mod_add", p=5)
+    sym = SwapFirstTwo()
+    assert can_deduce(sym) and "SwapFirstTwo" in supported_kinds()
+    with no_oracle(task):
+        c = closure(task, np.array([1]), [sym], labels=np.array([1]))
+    assert c.rows.tolist() == [1, 5] and c.labels.tolist() == [1, 1]
+
+
+def test_a_rule_registered_for_a_kind_is_used():
+    class Registered(EverythingIsZero):
+        deduce = None
+
+    task = get_task("mod_add", p=5)
+    assert not can_deduce(Registered())
+    prepare.register(Registered, lambda sym, task: SwapFirstTwo().deducer(task))
+    assert can_deduce(Registered()) and "Registered" in supported_kinds()
+    with no_oracle(task):
+        assert deduce(Registered(), task, known_from(task, np.array([5]), np.array([1])))[1] == 1
+
+
+def test_known_values_must_be_classes():
+    task = get_task("mod_add", p=5)
+    known = np.full(len(task), -1)
+    known[0] = 5
+    with pytest.raises(UsageError, match="0..4"):
+        deduce(get_symmetry(task, "commutativity"), task, known)
+
+
+def test_loading_something_that_is_not_a_split_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="not a split"):
+        load_split(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", rows=np.arange(3))
+    with pytest.raises(UsageError, match="not a split"):
+        load_split(tmp_path / "other.npz")
 
 
 def test_labels_must_match_rows():

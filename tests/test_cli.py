@@ -16,7 +16,6 @@ from click.testing import CliRunner
 import symreg
 from symreg import GroupAction, element
 from symreg.cli import cli
-from symreg.plugins import add_plugin, failures, pm
 from tests.helpers import registered
 
 BUILTINS = ("mod_add mod_sub mod_sum_sq mod_sum_cube mod_mul mod_xy_plus perm_compose "

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symreg.diagnose import early_warning as ew
+from symreg import diagnose as ew
+from symreg.errors import UsageError
+from symreg.runs import generalization_epoch
 from symreg.runs.reading import Run
 
 EVERY = 10
@@ -83,7 +85,7 @@ def test_signal_series_missing_symmetry_and_nan_are_none():
             {"epoch": 2, "violation_max": {"a": float("nan"), "b": 0.5}},
             {"epoch": 3}]
     assert ew.signal_series(Run(Path("x"), {}, rows))[1] == [2.0, None, None, None]
-    with pytest.raises(ValueError, match="unknown signal"):
+    with pytest.raises(UsageError, match="Unknown signal: 'test_acc'.*Available: .*violation:a"):
         ew.signal_series(Run(Path("x"), {}, rows), "test_acc")
 
 
@@ -121,7 +123,7 @@ def test_auc_is_one_minus_auc_of_negated_scores(pairs):
 def test_auc_handles_infinities_and_rejects_nan():
     assert ew.roc_auc([math.inf, -math.inf, 0.0], [1, 0, 0]) == 1.0
     assert ew.roc_auc([math.inf, math.inf], [1, 0]) == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError, match="NaN"):
         ew.roc_auc([math.nan, 1.0], [1, 0])
 
 
@@ -264,7 +266,7 @@ def test_split_is_deterministic_stratified_and_order_free():
     cal, test = ew.split_runs(runs, 0.5, seed=0)
     assert len(cal) + len(test) == 12 and not {id(r) for r in cal} & {id(r) for r in test}
     assert ew.split_runs(list(reversed(runs)), 0.5, seed=0) == (cal, test)
-    gen_cal = sum(ew.generalization_epoch(r) is not None for r in cal)
+    gen_cal = sum(generalization_epoch(r) is not None for r in cal)
     assert gen_cal in (3, 4)
     assert ew.split_runs(runs, 0.5, seed=1) != (cal, test)
     cal, test = ew.split_runs(runs[:2], 0.9)
@@ -376,5 +378,44 @@ def test_run_level_calibration_bounds_false_alarm_runs():
     assert fa["rate"] <= 0.5
     res = ew.analyse(runs, level="run")
     assert res["protocol"]["fpr_level"] == "run" and "calibration runs" in ew.markdown(res)
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError, match="Unknown false-positive level: 'seed'.*Available: run, sample"):
         ew.calibrate_threshold(cal, "violation", HORIZON, 0.05, level="seed")
+
+
+# ----------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("kw, message", [
+    ({"signals": ("nope",)}, r"Unknown signal: 'nope'\..*Available: eff_dim, param_norm, train_loss, violation, "
+                             r"violation:assoc, violation:comm\."),
+    ({"signals": ("violation:comms",)}, r"Unknown signal: 'violation:comms'\. Did you mean 'violation:comm'"),
+    ({"max_fpr": 2}, r"max_fpr = 2 must be a rate in \[0, 1\]"),
+    ({"max_fpr": -0.1}, r"max_fpr = -0.1 must be a rate in \[0, 1\]"),
+    ({"horizon": 0}, r"horizon = 0 must be a positive number of epochs"),
+    ({"calibrate_fraction": 1.5}, r"calibrate_fraction = 1.5 must be in \[0, 1\]"),
+    ({"level": "seed"}, r"Unknown false-positive level: 'seed'"),
+])
+def test_bad_arguments_are_usage_errors_naming_the_value(kw, message):
+    with pytest.raises(UsageError, match=message):
+        ew.analyse(batch(2, 2), **kw)
+
+
+def test_a_symmetry_signal_is_accepted_when_no_run_records_symmetries():
+    runs = [Run(Path(f"r{i}"), {"seed": i}, [{"epoch": 0, "test_acc": float(i % 2)}]) for i in range(4)]
+    assert ew.check_signals(["violation:anything"], runs) == ["violation:anything"]
+    with pytest.raises(UsageError, match="Unknown signal: 'violation:'"):
+        ew.check_signals(["violation:"], runs)
+
+
+def test_analyse_uses_each_runs_own_generalization_threshold():
+    """Runs trained with generalize_acc=0.5 count as generalized at 0.5 unless told otherwise."""
+    runs = batch(0, 4)
+    for r in runs:
+        r.config["train"] = {"generalize_acc": 0.04}  # the plateau test accuracy is 0.05
+    res = ew.analyse(runs, signals=("violation",))
+    assert res["protocol"]["generalize_acc"] == 0.04 and res["protocol"]["n_generalized"] == 4
+    assert "test acc >= 0.04" in ew.markdown(res)
+    assert ew.analyse(runs, signals=("violation",), generalize_acc=0.99)["protocol"]["n_generalized"] == 0
+    runs[0].config["train"]["generalize_acc"] = 0.99
+    res = ew.analyse(runs, signals=("violation",))
+    assert res["protocol"]["generalize_acc"] == [0.04, 0.99] and res["protocol"]["n_generalized"] == 3
+    assert "0.04 or 0.99 (each run's own)" in ew.markdown(res)

@@ -10,11 +10,13 @@ import torch
 
 from symreg import get_task
 from symreg.diagnose.phases import events
-from symreg.plots.dynamics import plot_dynamics, plot_test_accuracy, plot_violation_scatter
-from symreg.plots.embedding import circle_frequency, plot_embedding
 from symreg.diagnose.report import run_report, set_report
+from symreg.errors import UsageError
+from symreg.plots.dynamics import plot_dynamics, plot_test_accuracy, plot_violation_scatter
+from symreg.plots.embedding import circle_frequency, load_embedding, plot_embedding
 from symreg.runs.reading import Run, load_run, load_runs
-from symreg.train.trainer import Trainer, TrainConfig
+from symreg.train.config import TrainConfig
+from symreg.train.trainer import Trainer
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}
@@ -93,6 +95,43 @@ def test_scatter_and_test_accuracy(tiny_runs, tmp_path):
     assert_png(plot_violation_scatter(runs, evs, tmp_path / "scatter.png"))
     assert_png(plot_violation_scatter(runs, evs, tmp_path / "comm.png", symmetry="commutativity"))
     assert_png(plot_test_accuracy({"real": tiny_runs["mod_add"], "synthetic": runs[2:]}, tmp_path / "acc.png"))
+
+
+def test_plots_mark_the_threshold_the_runs_were_judged_by(tmp_path, monkeypatch):
+    """A run trained with generalize_acc=0.9 is drawn against 0.9, not a hard-coded 0.99."""
+    import symreg.plots.dynamics as dyn
+
+    labels, lines = [], []
+    real_legend = dyn.plt.Axes.legend
+
+    def legend(ax, *a, handles=(), **kw):
+        labels.extend(h.get_label() for h in handles)
+        return real_legend(ax, *a, handles=handles, **kw)
+
+    def axhline(ax, y=0, *a, **kw):
+        lines.append(y)
+
+    monkeypatch.setattr(dyn.plt.Axes, "legend", legend)
+    monkeypatch.setattr(dyn.plt.Axes, "axhline", axhline)
+    lenient = synthetic_run(300, seed=1)
+    lenient.config["train"]["generalize_acc"] = 0.9
+    for r in lenient.rows:
+        r["test_acc"] = 0.95 if r["test_acc"] == 1.0 else r["test_acc"]
+    assert_png(plot_test_accuracy({"lenient": [lenient]}, tmp_path / "acc.png"))
+    assert lines == [0.9] and "lenient: median of 1 run (1 reach 0.9)" in labels and "0.9 (generalized)" in labels
+    labels.clear()
+    assert_png(plot_violation_scatter([lenient], [events(lenient)], tmp_path / "scatter.png"))
+    assert any(lbl.startswith("solved: test acc \u2265 0.9 (") for lbl in labels)
+    with pytest.raises(UsageError, match="Unknown symmetry in these runs: 'comm'.*Available: commutativity, "
+                                         "translation"):
+        plot_violation_scatter([lenient], [events(lenient)], tmp_path / "bad.png", symmetry="comm")
+
+
+def test_a_missing_checkpoint_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="has no checkpoint to plot"):
+        load_embedding(Run(tmp_path, {}, []))
+    with pytest.raises(UsageError, match="Checkpoint 'best' must be 'last' or an epoch number"):
+        load_embedding(Run(tmp_path, {}, []), which="best")
 
 
 @pytest.mark.parametrize("name", ["graph_grid2d", "graph_grid3d", "graph_cycle", "graph_path",

@@ -7,8 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symreg.errors import UsageError
-from symreg.symmetry.base import apply
-from symreg.symmetry.verification import verify_task
+from symreg.symmetry import apply, verify_task
 from symreg_relational import Compare2D, Compare3D, register_tasks
 
 TASKS = [Compare2D(), Compare3D(), Compare2D(**Compare2D.quick.params), Compare3D(**Compare3D.quick.params)]

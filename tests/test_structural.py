@@ -10,8 +10,7 @@ from networkx.algorithms.isomorphism import GraphMatcher
 from sympy.combinatorics import Permutation, PermutationGroup
 
 from symreg.errors import InvalidSymmetryError, UsageError
-from symreg.symmetry.graphs import automorphism_group_generators, is_automorphism
-from symreg.symmetry.verification import verify_task
+from symreg.symmetry import automorphism_group_generators, is_automorphism, verify_task
 from symreg_structural import TASKS, register_tasks
 from symreg_structural.tasks import Cycle, Cylinder, Grid2D, Grid3D, Hypercube, Path
 

@@ -192,7 +192,7 @@ def test_dry_run_writes_nothing(tmp_path):
 
 
 def test_a_second_driver_on_the_same_sweep_is_refused(tmp_path):
-    from symreg.cli.sweep import sweep_lock
+    from symreg.experiments.sweep_driver import sweep_lock
 
     out = tmp_path / "o"
     spec = write(tmp_path, spec_text(TWO))
@@ -265,12 +265,12 @@ def test_nan_train_loss_marks_the_point_failed(tmp_path, monkeypatch):
 
 
 def test_a_dead_worker_is_recorded_as_killed(tmp_path):
-    from symreg.experiments.backends import Tally, _settle
+    from symreg.experiments.backends import Tally, settle
 
     out = tmp_path / "sweep"
     (pt,) = prepare(out, parse_spec(spec_text(TWO.replace('"baseline", ', ""))))
     lines = []
-    _settle(out, pt, -signal.SIGKILL, "worker process 123", "log", Tally(1, lines.append))
+    settle(out, pt, -signal.SIGKILL, "worker process 123", "log", Tally(1, lines.append))
     assert point_state(out, pt)["message"] == "killed: worker process 123 was killed by SIGKILL"
     assert "FAILED: killed" in lines[0]
 

@@ -1,25 +1,57 @@
 """Invariants every registered task must satisfy; a new plugin's tasks are checked for free."""
 from __future__ import annotations
 
+import functools
+
+import networkx as nx
 import numpy as np
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from sympy.combinatorics import Permutation
 
-from symreg import GroupAction, element, get_symmetries, get_task, task_entries
-from symreg.train.config import TrainConfig
-from symreg.symmetry.base import apply
+from symreg import (
+    Associativity,
+    GroupAction,
+    Law,
+    Transitivity,
+    TriangleEquality,
+    element,
+    get_symmetries,
+    get_task,
+    hookimpl,
+    task_entries,
+)
+from symreg.errors import InvalidSymmetryError, UsageError
+from symreg.symmetry import apply, verify_task
 from symreg.testing import assert_law, assert_symmetry, group_elements, law_instances, task_inputs
-from symreg.symmetry.verification import verify_task
+from symreg.train.config import TrainConfig
+from tests.helpers import registered
 
 TASKS = sorted(task_entries())
 
 
+@functools.lru_cache(maxsize=None)
 def quick_task(name):
-    """The task at its CPU-preset parameters (small, so tests stay fast)."""
+    """The task at its CPU-preset parameters (small, so tests stay fast); one instance per name."""
     cls = task_entries()[name].obj
     return get_task(name, **cls.quick.params)
+
+
+@functools.lru_cache(maxsize=None)
+def quick_symmetries(name):
+    return {s.name: s for s in get_symmetries(quick_task(name))}
+
+
+def pairs(kind=None):
+    """``(task, symmetry)`` names for every symmetry of every registered task, read at collection time."""
+    return [pytest.param(name, sym, id=f"{name}-{sym}") for name in TASKS
+            for sym, s in quick_symmetries(name).items() if kind is None or isinstance(s, kind)]
+
+
+def pair(name, sym):
+    return quick_task(name), quick_symmetries(name)[sym]
 
 
 @pytest.mark.parametrize("name", TASKS)
@@ -85,7 +117,7 @@ def test_wrong_symmetry_is_caught_with_a_counterexample(name):
 
 @pytest.mark.parametrize("name", TASKS)
 def test_a_corrupted_oracle_fails_verification(name):
-    task = quick_task(name)
+    task = get_task(name, **task_entries()[name].obj.quick.params)  # a fresh one: its oracle is replaced
     labels = task.labels.copy()
     cell = len(labels) // 2 + 1
     labels[cell] = (labels[cell] + 1) % task.n_classes
@@ -102,73 +134,49 @@ def _perfect_logp(task, eps=1e-12):
     return lambda idx: table[torch.as_tensor(np.asarray(idx))]
 
 
-@pytest.mark.parametrize("name", TASKS)
-def test_oracle_has_no_violation_and_a_random_model_has_some(name):
-    task = quick_task(name)
+@pytest.mark.parametrize("name, sym", pairs())
+def test_oracle_has_no_violation_and_a_random_model_has_some(name, sym):
+    task, s = pair(name, sym)
     gen = torch.Generator().manual_seed(0)
     noise = torch.randn(len(task), task.n_classes, generator=gen, dtype=torch.float64).log_softmax(-1)
-    rng = np.random.default_rng(0)
-    for sym in get_symmetries(task):
-        inst = sym.sample(task, 64, rng)
-        perfect = sym.violation(task, inst, _perfect_logp(task))
-        random = sym.violation(task, inst, lambda idx: noise[torch.as_tensor(np.asarray(idx))])
-        assert perfect.shape == (64,) and float(perfect.max()) < 1e-6, sym.name
-        assert float(random.min()) >= 0 and float(random.mean()) > 1e-3, sym.name
+    inst = s.sample(task, 64, np.random.default_rng(0))
+    perfect = s.violation(task, inst, _perfect_logp(task))
+    random = s.violation(task, inst, lambda idx: noise[torch.as_tensor(np.asarray(idx))])
+    assert perfect.shape == (64,) and float(perfect.max()) < 1e-6
+    assert float(random.min()) >= 0 and float(random.mean()) > 1e-3
 
 
-def _check_action(task, sym):
-    @given(x=task_inputs(task), g=group_elements(sym))
-    def holds(x, g):
-        assert_symmetry(task, sym, x, g)
-
-    holds()
-
-
-def _check_law(task, law):
-    @given(inst=law_instances(task, law))
-    def holds(inst):
-        assert_law(task, law, inst)
-
-    holds()
+@pytest.mark.parametrize("name, sym", pairs(GroupAction))
+@given(data=st.data())
+def test_group_action_holds_on_hypothesis_samples(name, sym, data):
+    task, action = pair(name, sym)
+    assert_symmetry(task, action, data.draw(task_inputs(task), "x"), data.draw(group_elements(action), "g"))
 
 
-def _check_convention(task, sym):
-    v = task.vocab_size
-
-    @given(x=task_inputs(task), p=group_elements(sym), q=group_elements(sym))
-    def convention(x, p, q):
-        row = np.asarray([x])
-        assert np.array_equal(apply(p * q, row, v), apply(q, apply(p, row, v), v))
-        assert np.array_equal(apply(~p, apply(p, row, v), v), row)
-
-    convention()
+@pytest.mark.parametrize("name, sym", pairs(Law))
+@given(data=st.data())
+def test_law_holds_on_hypothesis_samples(name, sym, data):
+    task, law = pair(name, sym)
+    assert_law(task, law, data.draw(law_instances(task, law), "instance"))
 
 
-@pytest.mark.parametrize("name", TASKS)
-def test_symmetries_hold_on_hypothesis_samples(name):
-    task = quick_task(name)
-    for sym in get_symmetries(task):
-        (_check_action if isinstance(sym, GroupAction) else _check_law)(task, sym)
-
-
-@pytest.mark.parametrize("name", TASKS)
-def test_composition_follows_sympy_convention(name):
+@pytest.mark.parametrize("name, sym", pairs(GroupAction))
+@given(data=st.data())
+def test_composition_follows_sympy_convention(name, sym, data):
     """apply(p*q, x) == apply(q, apply(p, x)): p acts first."""
-    task = quick_task(name)
-    for sym in get_symmetries(task):
-        if isinstance(sym, GroupAction):
-            _check_convention(task, sym)
+    task, action = pair(name, sym)
+    v = task.vocab_size
+    row = np.asarray([data.draw(task_inputs(task), "x")])
+    p, q = data.draw(group_elements(action), "p"), data.draw(group_elements(action), "q")
+    assert np.array_equal(apply(p * q, row, v), apply(q, apply(p, row, v), v))
+    assert np.array_equal(apply(~p, apply(p, row, v), v), row)
 
 
-@pytest.mark.parametrize("name", TASKS)
-def test_random_elements_are_in_the_group(name):
-    task = quick_task(name)
-    rng = np.random.default_rng(1)
-    for sym in (s for s in get_symmetries(task) if isinstance(s, GroupAction)):
-        forms = sym.random_elements(5, rng, task)
-        from sympy.combinatorics import Permutation
-
-        assert all(sym.group.contains(Permutation(list(f))) for f in forms)
+@pytest.mark.parametrize("name, sym", pairs(GroupAction))
+def test_random_elements_are_in_the_group(name, sym):
+    task, action = pair(name, sym)
+    forms = action.random_elements(5, np.random.default_rng(1), task)
+    assert all(action.group.contains(Permutation(list(f))) for f in forms)
 
 
 @given(st.data())
@@ -180,15 +188,43 @@ def test_mod_add_orbit_matches_hand_computation(data):
     assert apply(g, np.array([[x, y]]), 11).tolist() == [[(x + k) % 11, y]]
 
 
-@pytest.mark.parametrize("name", TASKS)
-def test_violation_carries_a_leading_seed_axis(name):
-    task = quick_task(name)
+@pytest.mark.parametrize("name, sym", pairs())
+def test_violation_carries_a_leading_seed_axis(name, sym):
+    task, s = pair(name, sym)
     gen = torch.Generator().manual_seed(1)
     tables = torch.randn(2, len(task), task.n_classes, generator=gen, dtype=torch.float64).log_softmax(-1)
-    rng = np.random.default_rng(2)
-    for sym in get_symmetries(task):
-        inst = sym.sample(task, 16, rng)
-        both = sym.violation(task, inst, lambda idx: tables[:, torch.as_tensor(np.asarray(idx))])
-        for s in range(2):
-            one = sym.violation(task, inst, lambda idx, s=s: tables[s][torch.as_tensor(np.asarray(idx))])
-            assert torch.allclose(both[s], one), sym.name
+    inst = s.sample(task, 16, np.random.default_rng(2))
+    both = s.violation(task, inst, lambda idx: tables[:, torch.as_tensor(np.asarray(idx))])
+    for seed in range(2):
+        one = s.violation(task, inst, lambda idx, seed=seed: tables[seed][torch.as_tensor(np.asarray(idx))])
+        assert torch.allclose(both[seed], one)
+
+
+def test_verify_task_checks_the_symmetries_plugins_register():
+    class SymPlugin:
+        @hookimpl
+        def register_symmetries(self, register):
+            def negation(task):
+                neg = (-np.arange(task.p)) % task.p
+                return GroupAction("negation", [element(task, tokens=neg, outputs=neg)])
+            register("mod_add", negation)
+
+    with registered(SymPlugin(), "verify-plugin"):
+        verdicts = {v.symmetry: v.ok for v in verify_task(get_task("mod_add", p=7))}
+    assert verdicts["negation"] and verdicts["commutativity"]
+
+
+def test_bad_symmetry_declarations_name_the_bad_value():
+    task = get_task("mod_add", p=5)
+    with pytest.raises(InvalidSymmetryError, match=r"slot\(s\) \[2\]"):
+        element(task, tokens={2: list(range(5))})
+    with pytest.raises(InvalidSymmetryError, match="2 generators but 1 generator names"):
+        GroupAction("g", [element(task), element(task)], generator_names=["a"])
+    with pytest.raises(InvalidSymmetryError, match="got 1 and 0"):
+        Transitivity([0, 1], [2], [])
+    with pytest.raises(InvalidSymmetryError, match="each of the graph's 3 nodes"):
+        TriangleEquality(nx.path_graph(3), [0, 1])
+    with pytest.raises(UsageError, match=r"shape \(2,\)"):
+        apply(element(task), np.array([1, 2]), 5)
+    verdict = Associativity(beta=[0, 1]).verify(task)
+    assert not verdict.ok and "beta must map each of the 5 tokens" in verdict.counterexample.detail

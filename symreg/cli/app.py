@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import click
 
 from symreg import __version__
-from symreg.errors import SymregError, UsageError, unknown
-from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
-from symreg.registry import get_symmetries, get_task, parse_params, task_entries
+from symreg.errors import SymregError
 
 
 class Group(click.Group):
@@ -53,10 +50,8 @@ def cli() -> None:
 
 
 def emit(obj) -> None:
+    """Print ``obj`` as indented JSON (what every ``--json`` prints)."""
     click.echo(json.dumps(obj, indent=2, default=str))
-
-def task_from_cli(name: str, params: tuple[str, ...]):
-    return get_task(name, **parse_params(name, params))
 
 
 PARAM = click.option("-P", "--param", "params", multiple=True, metavar="KEY=VALUE",

@@ -6,10 +6,12 @@ import time
 
 import click
 
-from symreg.cli.app import PARAM, cli, emit, task_from_cli
-from symreg.errors import SymregError, UsageError, unknown
+from symreg.cli.app import PARAM, cli, emit
+from symreg.errors import SymregError
 from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
-from symreg.registry import get_symmetries, get_task, task_entries
+from symreg.presets import resolve_task
+from symreg.registry import get_symmetries, task_entries
+from symreg.symmetry import MAX_EXHAUSTIVE
 
 
 @cli.command()
@@ -70,7 +72,7 @@ def plugins(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
     """Show a task: parameters, encoding, size, symmetries and presets."""
-    task = task_from_cli(task_name, params)
+    task = resolve_task(task_name, params)
     entry = task_entries()[task.name]
     info = {**task.spec(), "plugin": entry.plugin, "description": task.description,
             "encoding_example": task.encoding_example,
@@ -103,7 +105,7 @@ def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
 @click.argument("task_names", metavar="TASK...", nargs=-1)
 @click.option("--all", "all_tasks", is_flag=True, help="Verify every registered task.")
 @PARAM
-@click.option("--max-exhaustive", default=4_000_000, show_default=True,
+@click.option("--max-exhaustive", default=MAX_EXHAUSTIVE, show_default=True,
               help="Check laws on every instance up to this many; above it, sample with hypothesis.")
 @click.option("--samples", default=2000, show_default=True, help="Hypothesis samples for large laws.")
 @click.option("--seed", default=0, show_default=True, help="Seed for sampled checks.")
@@ -114,40 +116,21 @@ def verify(task_names, all_tasks, params, max_exhaustive, samples, seed, as_json
     Group actions: every generator on every input (a proof). Laws: every
     instance, or a hypothesis search above --max-exhaustive. Exit 1 on a failure.
     """
+    from symreg.symmetry import Counterexample
+    from symreg.verifying import iter_verify
+
     if bool(task_names) == all_tasks:
         raise click.UsageError("Give task names or --all (not both).")
-    names = list(task_entries()) if all_tasks else list(task_names)
-    for name in names:  # fail on a bad name before any work
-        if name not in task_entries():
-            get_task(name)
-    known = {k for n in names for k in task_entries()[n].obj.parameters}
-    for pair in params:  # every -P must be well formed and taken by some task
-        key, sep, _ = pair.partition("=")
-        if not sep:
-            raise UsageError(f"Parameter {pair!r} must look like key=value.")
-        if key not in known:
-            where = "any task" if all_tasks else ", ".join(repr(n) for n in names)
-            raise unknown(f"parameter for {where}", key, known)
-    keys = {p.partition("=")[0] for p in params}
-    # with --all, -P selects the tasks that take it; named tasks are always verified
-    wanted = [n for n in names
-              if not (all_tasks and params) or keys & set(task_entries()[n].obj.parameters)]
-    start, results, failed = time.perf_counter(), [], 0
-    for name in wanted:
-        own = tuple(p for p in params if p.partition("=")[0] in task_entries()[name].obj.parameters)
-        task = task_from_cli(name, own)
-        for v in (s.verify(task, max_exhaustive=max_exhaustive, samples=samples, seed=seed)
-                  for s in get_symmetries(task)):
-            failed += not v.ok
-            results.append({"task": name, "params": task.params, "symmetry": v.symmetry,
-                            "kind": v.kind, "ok": v.ok, "checked": v.checked, "method": v.method,
-                            "seconds": round(v.seconds, 3),
-                            "counterexample": vars(v.counterexample) if v.counterexample else None})
-            if not as_json:
-                mark = "ok  " if v.ok else "FAIL"
-                click.echo(f"{mark} {name:<18} {v.symmetry:<22} {v.method} ({v.seconds:.2f}s)")
-                if v.counterexample:
-                    click.echo(f"     {v.counterexample}")
+    start, results = time.perf_counter(), []
+    for r in iter_verify(None if all_tasks else task_names, params, max_exhaustive=max_exhaustive,
+                         samples=samples, seed=seed):
+        results.append(r)
+        if not as_json:
+            click.echo(f"{'ok  ' if r['ok'] else 'FAIL'} {r['task']:<18} {r['symmetry']:<22} {r['method']} "
+                       f"({r['seconds']:.2f}s)")
+            if r["counterexample"]:
+                click.echo(f"     {Counterexample(**r['counterexample'])}")
+    failed = sum(not r["ok"] for r in results)
     total = time.perf_counter() - start
     if as_json:
         emit({"ok": not failed, "seconds": round(total, 3), "results": results})

@@ -1,57 +1,15 @@
-"""``symreg train``: train a registered task's model and leave a run directory."""
+"""``symreg train``: train a registered task's model and leave a run directory (:func:`symreg.train.train`)."""
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import time
 
 import click
 
 from symreg.cli.app import PARAM, cli
+from symreg.cli.progress import Progress, stop_politely_on_sigterm
+from symreg.runs.criterion import GENERALIZE_ACC
 from symreg.util.parsing import parse_seeds, parse_set
-from symreg.registry import get_task, parse_params, task_entries
-
-
-def stop_politely_on_sigterm() -> None:
-    """Make SIGTERM (a scheduler, a plain ``kill``) checkpoint and stop, as Ctrl-C does."""
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-
-
-class Progress:
-    """One status line on stderr, redrawn at each evaluation."""
-
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.total, self.quiet, self.start = total, quiet, time.perf_counter()
-        self.tty = sys.stderr.isatty()
-        self.last_print = 0.0
-
-    def __call__(self, epoch: int, rows: list[dict], trainer) -> None:
-        if self.quiet:
-            return
-        n = len(rows)
-        tr = sum(r["train_acc"] for r in rows) / n
-        te = sum(r["test_acc"] or 0 for r in rows) / n
-        done = sum(g is not None for g in trainer.generalized)
-        width = 24
-        fill = int(width * epoch / max(1, self.total))
-        line = (f"[{'#' * fill}{'.' * (width - fill)}] epoch {epoch}/{self.total}  "
-                f"train acc {tr:.3f}  test acc {te:.3f}"
-                + (f"  generalized {done}/{n}" if n > 1 else "")
-                + f"  {time.perf_counter() - self.start:.0f}s")
-        now = time.perf_counter()
-        if self.tty:
-            click.echo("\r" + line, nl=False, err=True)
-        elif now - self.last_print > 10 or epoch == self.total:
-            click.echo(line, err=True)
-            self.last_print = now
-
-    def close(self) -> None:
-        if self.tty and not self.quiet:
-            click.echo("", err=True)
 
 
 @cli.command()
@@ -68,7 +26,8 @@ class Progress:
 @click.option("--seeds", help="Several seeds trained as one batch, e.g. 0-19 or 1,5,9.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--eval-every", type=int, help="Epochs between evaluations [default: 50].")
-@click.option("--stop-on-generalize", is_flag=True, help="Stop a seed once test accuracy reaches 0.99.")
+@click.option("--stop-on-generalize", is_flag=True,
+              help=f"Stop a seed once test accuracy reaches generalize_acc ({GENERALIZE_ACC:g}; --set changes it).")
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory [default: runs/TASK-TIME-SEED].")
 @click.option("--augment", "augment", multiple=True, metavar="SYMMETRY",
               help="Train on the split closed under this symmetry ('all' for every one); repeatable.")
@@ -87,7 +46,7 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         symreg train graph_grid2d --seeds 0-4 --epochs 20000
         symreg train --resume runs/mod_add-20261128-120000-s0
     """
-    from symreg.train.trainer import Trainer, TrainConfig
+    from symreg.train import Trainer, new_trainer
 
     if resume:
         if task_name or params:
@@ -96,23 +55,16 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
     else:
         if not task_name:
             raise click.UsageError("Missing argument 'TASK' (or use --resume RUN_DIR).")
-        entries = task_entries()
-        if task_name not in entries:
-            get_task(task_name)  # raises the unknown-task error with suggestions
-        chosen = entries[task_name].obj.preset if preset == "paper" else entries[task_name].obj.quick
-        task = get_task(task_name, **{**chosen.params, **parse_params(task_name, params)})
-        cfg = TrainConfig.from_preset(chosen, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
-                                      weight_decay=weight_decay, device=device, eval_every=eval_every)
-        cfg.stop_on_generalize = stop_on_generalize or cfg.stop_on_generalize
-        cfg.augment = list(augment) or cfg.augment
-        for key, value in parse_set(settings).items():
-            cfg.set(key, value)
-        seed_list = parse_seeds(seeds) if seeds else [seed]
-        trainer = Trainer.fresh(task, cfg, seed_list, out)
+        options = {"model": model, "epochs": epochs, "train_frac": train_frac, "lr": lr,
+                   "weight_decay": weight_decay, "device": device, "eval_every": eval_every,
+                   "stop_on_generalize": stop_on_generalize or None, "augment": list(augment) or None}
+        settings = {**{k: v for k, v in options.items() if v is not None}, **parse_set(settings)}
+        trainer = new_trainer(task_name, params, preset, parse_seeds(seeds) if seeds else [seed], out, **settings)
     stop_politely_on_sigterm()
-    progress = Progress(trainer.cfg.epochs, quiet or as_json)
+    progress = Progress(quiet or as_json)
     trainer.progress = progress
-    root = trainer.runs[0].path if len(trainer.runs) == 1 else trainer.runs[0].path.parent
+    paths = [run.path for run in trainer.runs]
+    root = paths[0] if len(paths) == 1 else paths[0].parent
     try:
         summary = trainer.run()
     except KeyboardInterrupt:

@@ -9,18 +9,44 @@ from __future__ import annotations
 import math
 import re
 
+from symreg.diagnose.signals import predicted_epoch, signal_series
+from symreg.diagnose.stats import quantiles, roc_auc, sign_test_p
+from symreg.errors import UsageError, unknown
+from symreg.runs.criterion import generalization_epoch
 from symreg.runs.reading import Run
-from symreg.diagnose.signals import generalization_epoch, predicted_epoch, signal_series
-from symreg.diagnose.stats import quantiles as _quantiles
-from symreg.diagnose.stats import roc_auc, sign_test_p
 
-_FALLBACK_HORIZON = 1000
+FALLBACK_HORIZON = 1000  # epochs ahead that count as "upcoming" when nothing else decides
+MAX_FPR = 0.05  # default false-positive rate a threshold is calibrated to
+FPR_LEVELS = ("sample", "run")  # what a calibrated false-positive rate bounds
+_EPS = 1e-9  # slack for max_fpr * n landing a hair below an integer
 
 
 # --------------------------------------------------------------------------- signals
 
-def _label_name(run: Run) -> str:
-    return run.name
+def check_max_fpr(max_fpr: float) -> float:
+    """``max_fpr`` if it is a rate in [0, 1], else :class:`~symreg.errors.UsageError`.
+
+    >>> check_max_fpr(0.05)
+    0.05
+    >>> check_max_fpr(2)
+    Traceback (most recent call last):
+    symreg.errors.UsageError: max_fpr = 2 must be a rate in [0, 1].
+    """
+    if not 0 <= max_fpr <= 1:
+        raise UsageError(f"max_fpr = {max_fpr} must be a rate in [0, 1].")
+    return max_fpr
+
+
+def check_horizon(horizon: float | None) -> float | None:
+    """``horizon`` if it is a positive number of epochs (or None: chosen from the runs).
+
+    >>> check_horizon(0)
+    Traceback (most recent call last):
+    symreg.errors.UsageError: horizon = 0 must be a positive number of epochs.
+    """
+    if horizon is not None and not horizon > 0:
+        raise UsageError(f"horizon = {horizon} must be a positive number of epochs.")
+    return horizon
 
 
 def _prepare(runs, signal, generalize_acc):
@@ -28,15 +54,15 @@ def _prepare(runs, signal, generalize_acc):
     table, notes = [], []
     for run in runs:
         if not run.rows:
-            notes.append(f"{_label_name(run)} ({run.path}): no evaluations; skipped")
+            notes.append(f"{run.name} ({run.path}): no evaluations; skipped")
             continue
         epochs, values = signal_series(run, signal)
         if all(v is None for v in values):
-            notes.append(f"{_label_name(run)} ({run.path}): signal {signal!r} missing; skipped")
+            notes.append(f"{run.name} ({run.path}): signal {signal!r} missing; skipped")
             continue
         missing = sum(v is None for v in values)
         if missing:
-            notes.append(f"{_label_name(run)} ({run.path}): {missing} of {len(values)} evaluations "
+            notes.append(f"{run.name} ({run.path}): {missing} of {len(values)} evaluations "
                          f"lack {signal!r}; those evaluations skipped")
         table.append((run, epochs, values, generalization_epoch(run, generalize_acc)))
     return table, notes
@@ -44,7 +70,7 @@ def _prepare(runs, signal, generalize_acc):
 
 # --------------------------------------------------------------------------- samples
 
-def pooled_samples(runs, signal: str = "violation", horizon: float = _FALLBACK_HORIZON,
+def pooled_samples(runs, signal: str = "violation", horizon: float = FALLBACK_HORIZON,
                    generalize_acc: float | None = None, drop_censored: bool = False) -> dict:
     """Labelled (run, epoch) samples for the pooled detector.
 
@@ -71,7 +97,7 @@ def pooled_samples(runs, signal: str = "violation", horizon: float = _FALLBACK_H
     table, notes = _prepare(runs, signal, generalize_acc)
     out = {"values": [], "labels": [], "epochs": [], "run": [], "runs": [], "notes": notes}
     for i, (run, epochs, values, gen) in enumerate(table):
-        out["runs"].append(_label_name(run))
+        out["runs"].append(run.name)
         last = epochs[-1]
         for e, v in zip(epochs, values):
             if v is None or (gen is not None and e >= gen):
@@ -85,7 +111,7 @@ def pooled_samples(runs, signal: str = "violation", horizon: float = _FALLBACK_H
     return out
 
 
-def auc_by_epoch(runs, signal: str = "violation", horizon: float = _FALLBACK_HORIZON,
+def auc_by_epoch(runs, signal: str = "violation", horizon: float = FALLBACK_HORIZON,
                  generalize_acc: float | None = None) -> list[dict]:
     """Across runs, at each epoch, AUC of ``-value`` for "generalizes within ``horizon``".
 
@@ -123,13 +149,20 @@ def _natural(text: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
 
 
-def _sort_key(run: Run):
+def run_sort_key(run: Run) -> tuple:
+    """Order runs by path, then seed and task, numbers compared as numbers (``seed-10`` after ``seed-9``).
+
+    >>> from pathlib import Path
+    >>> [r.config["seed"] for r in sorted([Run(Path(f"b/seed-{i}"), {"seed": i}, []) for i in (10, 9)],
+    ...                                   key=run_sort_key)]
+    [9, 10]
+    """
     return (_natural(str(run.path)), _natural(str(run.config.get("seed"))),
             str(run.config.get("task")))
 
 
-def calibrate_threshold(cal_runs, signal: str = "violation", horizon: float = _FALLBACK_HORIZON,
-                        max_fpr: float = 0.05, generalize_acc: float | None = None,
+def calibrate_threshold(cal_runs, signal: str = "violation", horizon: float = FALLBACK_HORIZON,
+                        max_fpr: float = MAX_FPR, generalize_acc: float | None = None,
                         drop_censored: bool = False, level: str = "sample") -> float | None:
     """Largest threshold whose pooled false-positive rate on ``cal_runs`` is <= ``max_fpr``.
 
@@ -150,10 +183,9 @@ def calibrate_threshold(cal_runs, signal: str = "violation", horizon: float = _F
     >>> calibrate_threshold([Run(Path("r"), {}, rows)], "param_norm", 5, 0.1, level="run")
     0.0
     """
-    if not 0 <= max_fpr <= 1:
-        raise ValueError(f"max_fpr must be in [0, 1], got {max_fpr}")
-    if level not in ("sample", "run"):
-        raise ValueError(f"level must be 'sample' or 'run', got {level!r}")
+    check_max_fpr(max_fpr)
+    if level not in FPR_LEVELS:
+        raise unknown("false-positive level", level, FPR_LEVELS)
     s = pooled_samples(cal_runs, signal, horizon, generalize_acc, drop_censored)
     pairs = [(v, i) for v, y, i in zip(s["values"], s["labels"], s["run"]) if y == 0]
     if level == "run":
@@ -165,11 +197,16 @@ def calibrate_threshold(cal_runs, signal: str = "violation", horizon: float = _F
         neg = sorted(v for v, _ in pairs)
     if not neg:
         return None
-    k = int(math.floor(max_fpr * len(neg) + 1e-9))
+    k = int(math.floor(max_fpr * len(neg) + _EPS))
     return math.inf if k >= len(neg) else float(neg[k])
 
 
-def _rates(values, labels, threshold) -> dict:
+def rates(values, labels, threshold) -> dict:
+    """Pooled counts, FPR and TPR of the alarm ``value < threshold``, and the ROC-AUC of ``-value``.
+
+    >>> rates([0.1, 0.2, 5.0, 6.0], [1, 1, 0, 0], 1.0)
+    {'n_pos': 2, 'n_neg': 2, 'fpr': 0.0, 'tpr': 1.0, 'roc_auc': 1.0}
+    """
     n1 = sum(labels)
     n0 = len(labels) - n1
     auc = roc_auc([-v for v in values], labels) if values else None
@@ -182,7 +219,7 @@ def _rates(values, labels, threshold) -> dict:
 
 
 def evaluate_detector(test_runs, signal: str = "violation", threshold: float | None = None,
-                      horizon: float = _FALLBACK_HORIZON,
+                      horizon: float = FALLBACK_HORIZON,
                       generalize_acc: float | None = None, drop_censored: bool = False) -> dict:
     """Score a fixed threshold on (held-out) runs: lead times, false alarms, FPR/TPR, AUC.
 
@@ -205,7 +242,7 @@ def evaluate_detector(test_runs, signal: str = "violation", threshold: float | N
     >>> ev["per_run"][0]["first_alarm"], ev["per_run"][0]["lead_time"], ev["false_alarms"]["count"]
     (30, 10, 0)
     """
-    table, notes = _prepare(sorted(test_runs, key=_sort_key), signal, generalize_acc)
+    table, notes = _prepare(sorted(test_runs, key=run_sort_key), signal, generalize_acc)
     per_run, leads = [], []
     warned_before = warned_late = never = 0
     early, quiet_fail, at_risk = [], [], 0
@@ -216,7 +253,7 @@ def evaluate_detector(test_runs, signal: str = "violation", threshold: float | N
             at_risk += any(v is not None for v in values)
             outcome = "quiet" if alarm is None else "false alarm"
             if alarm is not None:
-                quiet_fail.append(_label_name(run))
+                quiet_fail.append(run.name)
         else:
             at_risk += any(v is not None and e < gen - horizon for e, v in zip(epochs, values))
             if alarm is None:
@@ -231,9 +268,9 @@ def evaluate_detector(test_runs, signal: str = "violation", threshold: float | N
                 leads.append(lead)
                 outcome = "warned"
                 if lead > horizon:
-                    early.append(_label_name(run))
+                    early.append(run.name)
                     outcome = "too early (false alarm)"
-        per_run.append({"run": _label_name(run), "path": str(run.path), "generalized": gen is not None,
+        per_run.append({"run": run.name, "path": str(run.path), "generalized": gen is not None,
                         "generalization_epoch": gen, "first_alarm": alarm, "lead_time": lead,
                         "outcome": outcome})
     n_gen = sum(1 for *_, g in table if g is not None)
@@ -250,7 +287,7 @@ def evaluate_detector(test_runs, signal: str = "violation", threshold: float | N
         "signal": signal, "threshold": threshold, "horizon": horizon,
         "n_runs": len(table), "n_generalized": n_gen, "n_not_generalized": n_not,
         "per_run": per_run,
-        "lead_time": {**_quantiles(leads), "warned_before": warned_before, "warned_late": warned_late,
+        "lead_time": {**quantiles(leads), "warned_before": warned_before, "warned_late": warned_late,
                       "never_warned": never,
                       "coverage": warned_before / n_gen if n_gen and warned_before is not None else None},
         "false_alarms": {"never_generalized_alarmed": quiet_fail, "alarmed_too_early": early,
@@ -258,7 +295,7 @@ def evaluate_detector(test_runs, signal: str = "violation", threshold: float | N
                          "rate": count / at_risk if at_risk else None,
                          "non_generalizing_rate": (len(quiet_fail) / n_not
                                                    if n_not and quiet_fail is not None else None)},
-        "pooled": _rates(s["values"], s["labels"], threshold),
+        "pooled": rates(s["values"], s["labels"], threshold),
         "notes": notes,
     }
 
@@ -286,7 +323,7 @@ def sign_test(runs, signal: str = "violation", threshold: float | None = None,
         finals.append(final)
         outcomes.append(int(gen is not None))
         consistent = None if threshold is None else (final < threshold) == (gen is not None)
-        per_run.append({"run": _label_name(run), "final": final, "generalized": gen is not None,
+        per_run.append({"run": run.name, "final": final, "generalized": gen is not None,
                         "consistent": consistent})
     n = len(table)
     k = None if threshold is None else sum(bool(r["consistent"]) for r in per_run)

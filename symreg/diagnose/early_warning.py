@@ -40,11 +40,12 @@ the same AUC across runs at each evaluation epoch, using only epochs at which
 every run that has not yet generalized has a value (runs that already
 generalized are not samples there), and only where both classes occur.
 
-**Horizon** (:func:`default_horizon`): when not given, 10% of the last epoch
-of the longest *calibration* run, rounded up, but at least the median spacing
-between evaluations (so that label 1 is not empty by construction); 1000 if
-there is nothing to measure. It is computed from calibration runs only so
-nothing about the held-out runs enters the detector.
+**Horizon** (:func:`default_horizon`): when not given, 10% (``HORIZON_FRACTION``)
+of the last epoch of the longest *calibration* run, rounded up, but at least the
+median spacing between evaluations (so that label 1 is not empty by
+construction); 1000 (``FALLBACK_HORIZON``) if there is nothing to measure. It
+is computed from calibration runs only so nothing about the held-out runs
+enters the detector.
 
 **Calibration vs held-out** (:func:`split_runs`): runs are split by run (a
 run is a seed, so this is a seed-level split), deterministically from
@@ -92,8 +93,10 @@ but in-sample for the calibration half), and :func:`auc_by_epoch` on all runs
 become ``None`` with a note. Runs with no rows, and runs whose signal is
 missing everywhere, are skipped with a note; no runs, all runs generalizing
 or none generalizing give ``None`` where a number is undefined, never an
-exception. :func:`markdown` renders it as a report section and
-:func:`summary_rows` as a printed table.
+exception (a signal name that is not a signal, or a rate outside [0, 1], is a
+:class:`~symreg.errors.UsageError`). :func:`symreg.diagnose.warning_report.markdown`
+renders it as a report section and :func:`~symreg.diagnose.warning_report.summary_rows`
+as a printed table.
 """
 from __future__ import annotations
 
@@ -102,12 +105,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from symreg.diagnose.detector import (_FALLBACK_HORIZON, _label_name, _rates, _sort_key, auc_by_epoch,  # noqa: F401
-                       calibrate_threshold, evaluate_detector, pooled_samples, sign_test)
-from symreg.diagnose.phases import Thresholds
+from symreg.diagnose.detector import (
+    FALLBACK_HORIZON,
+    FPR_LEVELS,
+    MAX_FPR,
+    auc_by_epoch,
+    calibrate_threshold,
+    check_horizon,
+    check_max_fpr,
+    evaluate_detector,
+    pooled_samples,
+    rates,
+    run_sort_key,
+    sign_test,
+)
+from symreg.diagnose.signals import DEFAULT_SIGNALS, check_signals
+from symreg.errors import UsageError, unknown
+from symreg.runs.criterion import generalization_epoch, thresholds_of
 from symreg.runs.reading import Run
-from symreg.diagnose.signals import DEFAULT_SIGNALS, generalization_epoch, predicted_epoch, signal_series  # noqa: F401
-from symreg.diagnose.stats import roc_auc, sign_test_p  # noqa: F401
+
+HORIZON_FRACTION = 0.1  # default horizon: this share of the longest calibration run
+
 
 def split_runs(runs, calibrate_fraction: float = 0.5, seed: int = 0,
                generalize_acc: float | None = None) -> tuple[list[Run], list[Run]]:
@@ -125,8 +143,8 @@ def split_runs(runs, calibrate_fraction: float = 0.5, seed: int = 0,
     (3, 3, True)
     """
     if not 0 <= calibrate_fraction <= 1:
-        raise ValueError(f"calibrate_fraction must be in [0, 1], got {calibrate_fraction}")
-    ordered = sorted(runs, key=_sort_key)
+        raise UsageError(f"calibrate_fraction = {calibrate_fraction} must be in [0, 1].")
+    ordered = sorted(runs, key=run_sort_key)
     rng = np.random.default_rng(seed)
     strata = [[r for r in ordered if generalization_epoch(r, generalize_acc) is not None],
               [r for r in ordered if generalization_epoch(r, generalize_acc) is None]]
@@ -147,7 +165,7 @@ def split_runs(runs, calibrate_fraction: float = 0.5, seed: int = 0,
 
 
 def default_horizon(runs) -> int:
-    """10% of the longest run's last epoch (rounded up), at least the median evaluation spacing.
+    """``HORIZON_FRACTION`` of the longest run's last epoch (rounded up), at least the median evaluation spacing.
 
     Examples
     --------
@@ -162,8 +180,8 @@ def default_horizon(runs) -> int:
     lasts = [r.rows[-1]["epoch"] for r in runs if r.rows]
     gaps = [b["epoch"] - a["epoch"] for r in runs for a, b in zip(r.rows, r.rows[1:])]
     if not lasts or max(lasts) <= 0:
-        return _FALLBACK_HORIZON
-    h = math.ceil(0.1 * max(lasts))
+        return FALLBACK_HORIZON
+    h = math.ceil(HORIZON_FRACTION * max(lasts))
     if gaps:
         h = max(h, int(math.ceil(float(np.median(gaps)))))
     return max(h, 1)
@@ -183,7 +201,7 @@ def _json_ready(x, notes: list, where: str = ""):
 
 
 def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None = None,
-            max_fpr: float = 0.05, calibrate_fraction: float = 0.5, seed: int = 0,
+            max_fpr: float = MAX_FPR, calibrate_fraction: float = 0.5, seed: int = 0,
             generalize_acc: float | None = None, drop_censored: bool = False,
             level: str = "sample") -> dict:
     """The whole protocol, for each signal side by side; a JSON-ready dict.
@@ -208,7 +226,7 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
     calibrate_fraction, seed : float, int
         Passed to :func:`split_runs`.
     generalize_acc : float, optional
-        Test accuracy that counts as generalized (default 0.99, as ``diagnose``).
+        Test accuracy that counts as generalized (default: each run's own, as ``diagnose``).
     drop_censored : bool
         Leave the label-unknown tail of never-generalizing runs out of the pooled samples.
     level : {"sample", "run"}
@@ -228,13 +246,18 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
     >>> v["threshold"], v["held_out"]["pooled"]["roc_auc"], v["held_out"]["lead_time"]["median"]
     (1.0, 1.0, 20.0)
     """
+    signals = check_signals(signals, runs)
+    check_max_fpr(max_fpr)
+    check_horizon(horizon)
+    if level not in FPR_LEVELS:
+        raise unknown("false-positive level", level, FPR_LEVELS)
     notes: list[str] = []
     usable = []
     for run in runs:
         if run.rows:
             usable.append(run)
         else:
-            notes.append(f"{_label_name(run)} ({run.path}): no evaluations; skipped")
+            notes.append(f"{run.name} ({run.path}): no evaluations; skipped")
     cal, test = split_runs(usable, calibrate_fraction, seed, generalize_acc)
     if horizon is None:
         horizon = default_horizon(cal)
@@ -242,6 +265,7 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
     else:
         horizon_source = "given"
     n_gen = sum(generalization_epoch(r, generalize_acc) is not None for r in usable)
+    levels = thresholds_of(usable, generalize_acc)
     if not usable:
         notes.append("no run has evaluations; nothing to analyse")
     elif n_gen == 0:
@@ -251,11 +275,11 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
     result = {
         "protocol": {
             "n_runs": len(runs), "n_used": len(usable), "n_generalized": n_gen,
-            "calibration_runs": [_label_name(r) for r in cal],
-            "held_out_runs": [_label_name(r) for r in test],
+            "calibration_runs": [r.name for r in cal],
+            "held_out_runs": [r.name for r in test],
             "horizon": horizon, "horizon_source": horizon_source, "max_fpr": max_fpr,
             "calibrate_fraction": calibrate_fraction, "seed": seed,
-            "generalize_acc": Thresholds().generalize_acc if generalize_acc is None else generalize_acc,
+            "generalize_acc": levels[0] if len(levels) == 1 else levels,
             "drop_censored": drop_censored, "fpr_level": level,
         },
         "signals": {},
@@ -276,7 +300,7 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
         st_all.pop("notes")
         result["signals"][sig] = {
             "threshold": threshold,
-            "calibration": _rates(cal_s["values"], cal_s["labels"], threshold),
+            "calibration": rates(cal_s["values"], cal_s["labels"], threshold),
             "held_out": held,
             "sign_test": st,
             "sign_test_all": st_all,
@@ -287,9 +311,3 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
     result = _json_ready(result, extra)
     result["notes"] += extra
     return result
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-from symreg.diagnose.warning_report import markdown, summary_rows  # noqa: E402,F401 - re-exported

@@ -11,9 +11,10 @@ The paper reads its three stages off plots; here each is a number:
   fractions of the fall so far, so an event does not move when training
   continues (the violation keeps falling under weight decay);
 - **generalization**: first evaluation with test accuracy >= ``generalize_acc``
-  (for a run trained on a closure, the accuracy on test cells outside it);
-  a run that never gets there is labelled ``generalized: false``, not forced
-  into a phase;
+  (for a run trained on a closure, the accuracy on test cells outside it;
+  by default the threshold the run was trained with, see
+  :mod:`symreg.runs.criterion`); a run that never gets there is labelled
+  ``generalized: false``, not forced into a phase;
 - **geometric organization**: first evaluation ``e`` at or after
   generalization whose effective embedding dimension falls by no more than
   ``dim_slack`` by epoch ``plateau * e`` (doubling the training time no longer
@@ -24,17 +25,48 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from symreg.errors import UsageError
+from symreg.runs.criterion import MEMORIZE_ACC, generalization_epoch, run_threshold
 from symreg.runs.reading import Run
+from symreg.util.tables import fmt_number
+
+LOG_FLOOR = 1e-30  # a violation of 0 is read as this on the log scale
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    memorize_acc: float = 0.99
-    generalize_acc: float = 0.99
+    """The levels that place the phase events; ``generalize_acc=None``: each run's own.
+
+    >>> Thresholds(drop=0)
+    Traceback (most recent call last):
+    symreg.errors.UsageError: drop = 0 must be positive (decades of fall).
+    """
+
+    memorize_acc: float = MEMORIZE_ACC
+    generalize_acc: float | None = None  # None: the level the run was trained with
     drop: float = 2.0  # decades below the peak that end the fall (a smaller fall: not acquired)
     onset: float = 0.3  # decades below the peak that still count as "at the peak"
     dim_slack: int = 1
     plateau: float = 2.0  # organized once doubling the epochs lowers the dimension by <= dim_slack
+
+    def __post_init__(self) -> None:
+        checks = [
+            (0 <= self.memorize_acc <= 1, f"memorize_acc = {self.memorize_acc} must be in [0, 1]"),
+            (self.generalize_acc is None or 0 <= self.generalize_acc <= 1,
+             f"generalize_acc = {self.generalize_acc} must be in [0, 1]"),
+            (self.drop > 0, f"drop = {self.drop} must be positive (decades of fall)"),
+            (self.onset >= 0, f"onset = {self.onset} must be at least 0 (decades)"),
+            (self.dim_slack >= 0, f"dim_slack = {self.dim_slack} must be at least 0"),
+            (self.plateau >= 1, f"plateau = {self.plateau} must be at least 1 (a factor of epochs)"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise UsageError(msg + ".")
+
+    def for_run(self, run: Run) -> dict:
+        """These thresholds with ``generalize_acc`` resolved for ``run`` (as ``events.json`` records them)."""
+        level = run_threshold(run.config) if self.generalize_acc is None else self.generalize_acc
+        return {**asdict(self), "generalize_acc": level}
 
 
 def first_at_least(epochs, values, level) -> int | None:
@@ -46,14 +78,14 @@ def first_at_least(epochs, values, level) -> int | None:
     return next((e for e, v in zip(epochs, values) if v is not None and v >= level), None)
 
 
-def violation_fall(epochs, values, drop: float = 2.0, onset: float = 0.3) -> dict:
+def violation_fall(epochs, values, drop: float = Thresholds.drop, onset: float = Thresholds.onset) -> dict:
     """Peak, onset and end of the fall of a violation curve, on a log scale.
 
     >>> fall = violation_fall([0, 10, 20, 30, 40], [1e-3, 1.0, 0.9, 1e-4, 1e-5])
     >>> fall["onset"], fall["end"], fall["acquired"]
     (20, 30, True)
     """
-    pts = [(e, math.log10(max(v, 1e-30))) for e, v in zip(epochs, values) if v is not None]
+    pts = [(e, math.log10(max(v, LOG_FLOOR))) for e, v in zip(epochs, values) if v is not None]
     if not pts:
         return {"acquired": False, "peak_epoch": None, "onset": None, "end": None,
                 "peak": None, "floor": None, "drop_decades": 0.0}
@@ -69,7 +101,8 @@ def violation_fall(epochs, values, drop: float = 2.0, onset: float = 0.3) -> dic
     return {**out, "acquired": True, "onset": after[i_onset][0], "end": after[i_end][0]}
 
 
-def organization_epoch(epochs, dims, start, slack: int = 1, factor: float = 2.0) -> int | None:
+def organization_epoch(epochs, dims, start, slack: int = Thresholds.dim_slack,
+                       factor: float = Thresholds.plateau) -> int | None:
     """First epoch ``e >= start`` whose dimension falls by at most ``slack`` by epoch ``factor * e``.
 
     Doubling the training time no longer lowers the dimension: it is at its
@@ -88,11 +121,19 @@ def organization_epoch(epochs, dims, start, slack: int = 1, factor: float = 2.0)
 
 
 def events(run: Run, th: Thresholds = Thresholds()) -> dict:
-    """All phase events of ``run`` as a JSON-ready dict."""
+    """All phase events of ``run`` as a JSON-ready dict.
+
+    >>> from pathlib import Path
+    >>> rows = [{"epoch": 0, "train_acc": 1.0, "test_acc": 0.95}]
+    >>> run = Run(Path("r"), {"train": {"generalize_acc": 0.9}}, rows)
+    >>> ev = events(run)
+    >>> ev["memorization"], ev["generalization"], ev["thresholds"]["generalize_acc"]
+    (0, 0, 0.9)
+    """
+    levels = th.for_run(run)
     epochs, train_acc = run.series("train_acc")
-    _, test_acc = run.generalization_series()  # outside the closure, for augmented runs
     mem = first_at_least(epochs, train_acc, th.memorize_acc)
-    gen = first_at_least(epochs, test_acc, th.generalize_acc)
+    gen = generalization_epoch(run, levels["generalize_acc"])  # outside the closure, for augmented runs
     syms = {}
     for name in run.symmetries():
         e, v = run.series("violation_max", name)
@@ -113,7 +154,7 @@ def events(run: Run, th: Thresholds = Thresholds()) -> dict:
         "eff_dim": {"start": known[0] if known else None, "floor": min(known) if known else None,
                     "end": known[-1] if known else None},
         "stages": stages(mem, gen, geo, last, max((s["end"] for s in acquired), default=None)),
-        "thresholds": asdict(th),
+        "thresholds": levels,
         "warnings": list(run.warnings),
     }
 
@@ -123,6 +164,9 @@ def stages(mem, gen, geo, last, sym_end=None) -> list[dict]:
 
     Symmetry acquisition runs from memorization until both generalization and
     the last symmetry's fall are done; geometric organization from there.
+
+    >>> [(s["start"], s["end"]) for s in stages(mem=100, gen=400, geo=800, last=1000, sym_end=350)]
+    [(0, 100), (100, 400), (400, 800)]
     """
     out = []
     if mem is not None:
@@ -136,10 +180,12 @@ def stages(mem, gen, geo, last, sym_end=None) -> list[dict]:
 
 
 def event_table(evs: list[dict]) -> list[list[str]]:
-    """Rows for a printed table: one per run."""
-    def fmt(x):
-        return "-" if x is None else str(x)
+    """Rows for a printed table: one per run.
 
+    >>> event_table([])
+    [['run', 'memorized', 'sym onset', 'sym end', 'generalized', 'geometry', 'eff dim']]
+    """
+    fmt = fmt_number
     rows = [["run", "memorized", "sym onset", "sym end", "generalized", "geometry", "eff dim"]]
     for ev in evs:
         gen = fmt(ev["generalization"]) if ev["generalized"] else f"never (<= {ev['last_epoch']})"

@@ -11,23 +11,9 @@ import statistics
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from symreg.runs.criterion import describe_thresholds
 from symreg.runs.reading import Run
-
-
-def _fmt(x) -> str:
-    return "-" if x is None else str(x)
-
-
-def _num(x) -> str:
-    return "-" if x is None else f"{x:.3g}"
-
-
-def _table(rows: list[list[str]]) -> str:
-    """A Markdown table; the first row is the header."""
-    head, *body = rows
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in body]
-    return "\n".join(lines)
+from symreg.util.tables import fmt_number, markdown_table
 
 
 def _images(plot_paths, out_dir: Path) -> list[str]:
@@ -48,7 +34,7 @@ def _params(config: dict) -> str:
 
 
 def _generalized(ev: dict) -> str:
-    return _fmt(ev["generalization"]) if ev.get("generalized") else f"never (by {_fmt(ev.get('last_epoch'))})"
+    return fmt_number(ev["generalization"]) if ev.get("generalized") else f"never (by {fmt_number(ev.get('last_epoch'))})"
 
 
 def _write(out_dir, name: str, text: str) -> Path:
@@ -73,34 +59,34 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
              f"Run directory: `{run.path}`", ""]
     verdict = (f"Generalized at epoch **{ev['generalization']}**." if ev.get("generalized")
                else f"**Never generalized** (test accuracy below {ev['thresholds']['generalize_acc']} "
-                    f"up to epoch {_fmt(ev.get('last_epoch'))}).")
-    lines += [verdict, "", "## Configuration", "", _table([
+                    f"up to epoch {fmt_number(ev.get('last_epoch'))}).")
+    lines += [verdict, "", "## Configuration", "", markdown_table([
         ["setting", "value"],
         ["task", f"{c.get('task', '?')} ({_params(c)})"],
         ["model", model],
-        ["train fraction", _fmt(t.get("train_frac"))],
-        ["weight decay", _fmt(t.get("weight_decay"))],
-        ["learning rate", _fmt(t.get("lr"))],
-        ["seed", _fmt(c.get("seed"))],
-        ["epochs (configured)", _fmt(t.get("epochs"))],
-        ["last evaluated epoch", _fmt(ev.get("last_epoch"))],
+        ["train fraction", fmt_number(t.get("train_frac"))],
+        ["weight decay", fmt_number(t.get("weight_decay"))],
+        ["learning rate", fmt_number(t.get("lr"))],
+        ["seed", fmt_number(c.get("seed"))],
+        ["epochs (configured)", fmt_number(t.get("epochs"))],
+        ["last evaluated epoch", fmt_number(ev.get("last_epoch"))],
         ["state", state],
     ]), ""]
 
     acq = ev.get("symmetry_acquisition") or {}
     d = ev.get("eff_dim") or {}
-    lines += ["## Events", "", _table([
+    lines += ["## Events", "", markdown_table([
         ["event", "epoch"],
-        ["memorization (train acc >= %g)" % ev["thresholds"]["memorize_acc"], _fmt(ev.get("memorization"))],
-        ["symmetry acquisition onset (earliest)", _fmt(acq.get("onset"))],
-        ["symmetry acquisition end (latest)", _fmt(acq.get("end"))],
+        ["memorization (train acc >= %g)" % ev["thresholds"]["memorize_acc"], fmt_number(ev.get("memorization"))],
+        ["symmetry acquisition onset (earliest)", fmt_number(acq.get("onset"))],
+        ["symmetry acquisition end (latest)", fmt_number(acq.get("end"))],
         ["generalization (test acc >= %g)" % ev["thresholds"]["generalize_acc"], _generalized(ev)],
-        ["geometric organization (eff. dim at its floor)", _fmt(ev.get("geometric_organization"))],
-    ]), "", f"Effective embedding dimension: {_fmt(d.get('start'))} at the start, floor "
-            f"{_fmt(d.get('floor'))}, {_fmt(d.get('end'))} at the end.", ""]
+        ["geometric organization (eff. dim at its floor)", fmt_number(ev.get("geometric_organization"))],
+    ]), "", f"Effective embedding dimension: {fmt_number(d.get('start'))} at the start, floor "
+            f"{fmt_number(d.get('floor'))}, {fmt_number(d.get('end'))} at the end.", ""]
     if ev.get("stages"):
-        lines += ["Stages:", "", _table([["stage", "from epoch", "to epoch"]] +
-                                        [[s["stage"], _fmt(s["start"]), _fmt(s["end"])] for s in ev["stages"]]), ""]
+        lines += ["Stages:", "", markdown_table([["stage", "from epoch", "to epoch"]] +
+                                        [[s["stage"], fmt_number(s["start"]), fmt_number(s["end"])] for s in ev["stages"]]), ""]
 
     syms = ev.get("symmetries") or {}
     if syms:
@@ -109,10 +95,11 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
                   "in decades, and the onset and end of the fall (the end is the first evaluation "
                   f"{ev['thresholds']['drop']:g} decades below the peak; a curve that never gets "
                   "there is not acquired).", "",
-                  _table([["symmetry", "acquired", "peak (epoch)", "floor", "drop (decades)", "onset", "end"]] + [
+                  markdown_table([["symmetry", "acquired", "peak (epoch)", "floor", "drop (decades)", "onset", "end"]] + [
                       [name, "yes" if s.get("acquired") else "no",
-                       f"{_num(s.get('peak'))} ({_fmt(s.get('peak_epoch'))})", _num(s.get("floor")),
-                       _num(s.get("drop_decades")), _fmt(s.get("onset")), _fmt(s.get("end"))]
+                       f"{fmt_number(s.get('peak'), '.3g')} ({fmt_number(s.get('peak_epoch'))})",
+                       fmt_number(s.get("floor"), ".3g"),
+                       fmt_number(s.get("drop_decades"), ".3g"), fmt_number(s.get("onset")), fmt_number(s.get("end"))]
                       for name, s in syms.items()]), ""]
 
     warnings = list(dict.fromkeys(list(ev.get("warnings") or []) + list(run.warnings)))
@@ -139,25 +126,26 @@ def set_report(runs: Iterable[Run], evs: Iterable[dict], plot_paths, out_dir,
         acq = ev.get("symmetry_acquisition") or {}
         d = ev.get("eff_dim") or {}
         rel = Path(os.path.relpath(Path(run.path).resolve(), out_dir.resolve())).as_posix()
-        rows.append([f"`{rel}`", _fmt(run.config.get("seed")), _fmt(ev.get("memorization")),
-                     _fmt(acq.get("onset")), _fmt(acq.get("end")), _generalized(ev),
-                     _fmt(ev.get("geometric_organization")), f"{_fmt(d.get('start'))} \u2192 {_fmt(d.get('floor'))}"])
+        rows.append([f"`{rel}`", fmt_number(run.config.get("seed")), fmt_number(ev.get("memorization")),
+                     fmt_number(acq.get("onset")), fmt_number(acq.get("end")), _generalized(ev),
+                     fmt_number(ev.get("geometric_organization")), f"{fmt_number(d.get('start'))} \u2192 {fmt_number(d.get('floor'))}"])
     gens = sorted(ev["generalization"] for ev in evs if ev.get("generalized"))
+    levels = describe_thresholds(ev["thresholds"]["generalize_acc"] for ev in evs)
     lines = [f"# Summary: {', '.join(tasks) if tasks else 'no runs'}", "",
              f"{len(runs)} run{'s' if len(runs) != 1 else ''}; **{len(gens)} of {len(runs)} generalized**"
-             + (f" (test accuracy >= {evs[0]['thresholds']['generalize_acc']})." if evs else "."), ""]
+             + (f" (test accuracy >= {levels})." if evs else "."), ""]
     if gens:
         lines += [f"Generalization epoch: median {statistics.median(gens):g}, range {gens[0]} to {gens[-1]}.", ""]
     running = [r for r, ev in zip(runs, evs) if ev.get("running")]
     if running:
         lines += [f"{len(running)} run(s) still being written; their numbers may change.", ""]
-    lines += ["## Runs", "", _table(rows), ""]
+    lines += ["## Runs", "", markdown_table(rows), ""]
     if evs:
         th = evs[0]["thresholds"]
         lines += [f"Epochs: *memorized* = first train accuracy >= {th['memorize_acc']:g}; *sym onset* / "
                   f"*sym end* = earliest onset and latest end of a symmetry's fall in maximum violation "
                   f"(the end: {th['drop']:g} decades below the peak); *generalized* = first test accuracy >= "
-                  f"{th['generalize_acc']:g}; *geometry* = first epoch from generalization on after which "
+                  f"{levels}; *geometry* = first epoch from generalization on after which "
                   f"the effective embedding dimension falls by at most {th['dim_slack']} by "
                   f"{th['plateau']:g} times that epoch; *eff dim* = "
                   "start \u2192 floor.", ""]

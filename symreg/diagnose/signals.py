@@ -15,20 +15,22 @@ to generalizing" (:func:`signal_series`):
 Test loss and accuracy are deliberately not signals: they define the label.
 NaN is treated as missing; ``inf`` is a legitimate (very high) value.
 
-**Generalization** is the first evaluation with test accuracy >=
-``generalize_acc`` (default ``Thresholds().generalize_acc`` = 0.99, the same
-rule and default as :func:`symreg.diagnose.phases.events`, so the two agree on which
-runs generalized). A run that never gets there is a negative run.
+**Generalization** is :func:`symreg.runs.criterion.generalization_epoch`: the
+first evaluation with held-out test accuracy >= ``generalize_acc`` (default:
+the level each run was trained with), the rule
+:func:`symreg.diagnose.phases.events` uses, so the two agree on which runs
+generalized. A run that never gets there is a negative run.
 """
 from __future__ import annotations
 
 import math
 
-from symreg.diagnose.phases import Thresholds, first_at_least
+from symreg.errors import unknown
 from symreg.runs.reading import Run
 
+VIOLATION = "violation"
 BASELINES = ("param_norm", "train_loss", "eff_dim")
-DEFAULT_SIGNALS = ("violation", "param_norm", "train_loss")
+DEFAULT_SIGNALS = (VIOLATION, "param_norm", "train_loss")
 
 
 def _clean(v) -> float | None:
@@ -42,11 +44,36 @@ def _clean(v) -> float | None:
     return None if math.isnan(v) else v
 
 
-def _run_symmetries(run: Run) -> list[str]:
-    names: dict[str, None] = {}
-    for r in run.rows:
-        names.update(dict.fromkeys(r.get("violation_max") or {}))
-    return list(names)
+def signal_names(symmetries=()) -> list[str]:
+    """Every valid signal name, given the symmetries runs record.
+
+    >>> signal_names(["comm"])
+    ['violation', 'violation:comm', 'param_norm', 'train_loss', 'eff_dim']
+    """
+    return [VIOLATION] + [f"{VIOLATION}:{s}" for s in symmetries] + list(BASELINES)
+
+
+def check_signals(signals, runs=()) -> list[str]:
+    """``signals`` as a list, or :class:`~symreg.errors.UnknownNameError` for one that is not a signal.
+
+    ``violation:<sym>`` must name a symmetry some run records (any symmetry
+    when no run records one).
+
+    >>> check_signals(["violation", "param_norm"])
+    ['violation', 'param_norm']
+    >>> check_signals(["nope"])
+    Traceback (most recent call last):
+    symreg.errors.UnknownNameError: Unknown signal: 'nope'. Available: eff_dim, param_norm, train_loss, violation.
+    """
+    syms = list(dict.fromkeys(s for r in runs for s in r.symmetries()))
+    valid = signal_names(syms)
+    signals = list(signals)
+    for name in signals:
+        prefix, sep, sym = name.partition(":")
+        if name in valid or (sep and prefix == VIOLATION and sym and not syms):
+            continue
+        raise unknown("signal", name, valid)
+    return signals
 
 
 def signal_series(run: Run, name: str = "violation") -> tuple[list[int], list[float | None]]:
@@ -78,21 +105,20 @@ def signal_series(run: Run, name: str = "violation") -> tuple[list[int], list[fl
     [0.5, 0.0001, 1e-05]
     """
     epochs = [r["epoch"] for r in run.rows]
-    if name == "violation":
-        syms = _run_symmetries(run)
+    if name == VIOLATION:
+        syms = run.symmetries()
         values = []
         for r in run.rows:
             vm = r.get("violation_max") or {}
             vs = [_clean(vm.get(s)) for s in syms]
             values.append(max(vs) if syms and all(v is not None for v in vs) else None)
-    elif name.startswith("violation:"):
+    elif name.startswith(VIOLATION + ":"):
         sym = name.split(":", 1)[1]
         values = [_clean((r.get("violation_max") or {}).get(sym)) for r in run.rows]
     elif name in BASELINES:
         values = [_clean(r.get(name)) for r in run.rows]
     else:
-        raise ValueError(f"unknown signal {name!r}; use 'violation', 'violation:<symmetry>' "
-                         f"or one of {', '.join(BASELINES)}")
+        raise unknown("signal", name, signal_names(run.symmetries()))
     return epochs, values
 
 
@@ -109,18 +135,3 @@ def predicted_epoch(epochs, values, threshold) -> int | None:
     if threshold is None:
         return None
     return next((e for e, v in zip(epochs, values) if v is not None and v < threshold), None)
-
-
-def generalization_epoch(run: Run, generalize_acc: float | None = None) -> int | None:
-    """First epoch with held-out test accuracy >= ``generalize_acc`` (as ``diagnose.events``).
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> run = Run(Path("r"), {}, [{"epoch": 0, "test_acc": 0.1}, {"epoch": 50, "test_acc": 1.0}])
-    >>> generalization_epoch(run)
-    50
-    """
-    level = Thresholds().generalize_acc if generalize_acc is None else generalize_acc
-    epochs, acc = run.generalization_series()
-    return first_at_least(epochs, acc, level)

@@ -6,6 +6,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from symreg.errors import UsageError
+
 
 def _average_ranks(x: np.ndarray) -> np.ndarray:
     order = np.argsort(x, kind="mergesort")
@@ -36,9 +38,9 @@ def roc_auc(scores, labels) -> float | None:
     s = np.asarray(scores, dtype=float).ravel()
     y = np.asarray(labels).astype(bool).ravel()
     if s.shape != y.shape:
-        raise ValueError(f"{len(s)} scores but {len(y)} labels")
+        raise UsageError(f"{len(s)} scores but {len(y)} labels; give one label per score.")
     if np.isnan(s).any():
-        raise ValueError("scores contain NaN")
+        raise UsageError("Scores contain NaN; drop or replace them before ranking.")
     n1 = int(y.sum())
     n0 = len(y) - n1
     if n1 == 0 or n0 == 0:
@@ -60,11 +62,16 @@ def sign_test_p(k: int, n: int) -> float | None:
     if n <= 0:
         return None
     if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+        raise UsageError(f"k = {k} must be in [0, n = {n}].")
     return float(Fraction(sum(math.comb(n, i) for i in range(k, n + 1)), 2 ** n))
 
 
 def quantiles(xs) -> dict:
+    """Count, median, quartiles and range of ``xs`` (all None when it is empty).
+
+    >>> quantiles([1, 2, 3, 4, 5])
+    {'n': 5, 'median': 3.0, 'q1': 2.0, 'q3': 4.0, 'min': 1.0, 'max': 5.0}
+    """
     if not xs:
         return {"n": 0, "median": None, "q1": None, "q3": None, "min": None, "max": None}
     a = np.asarray(xs, dtype=float)

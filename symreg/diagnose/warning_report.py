@@ -1,17 +1,18 @@
 """Early-warning results as a printed table and as a Markdown report section."""
 from __future__ import annotations
 
-import math
-
-
-def _f(x, fmt="{:.3g}") -> str:
-    return "-" if x is None else fmt.format(x)
+from symreg.runs.criterion import describe_thresholds
+from symreg.util.tables import fmt_number, markdown_table
 
 
 def _lead(lt: dict) -> str:
     if not lt.get("n"):
         return "-"
     return f"{lt['median']:.4g} [{lt['q1']:.4g}, {lt['q3']:.4g}]"
+
+
+def _levels(level) -> str:
+    return describe_thresholds(level if isinstance(level, list) else [level])
 
 
 def summary_rows(result: dict) -> list[list[str]]:
@@ -28,20 +29,13 @@ def summary_rows(result: dict) -> list[list[str]]:
         h, st, fa = r["held_out"], r["sign_test"], r["held_out"]["false_alarms"]
         fpr = "-" if fa["rate"] is None else f"{fa['rate']:.2f} ({fa['count']}/{fa['runs_at_risk']})"
         kn = "-" if st["k"] is None else f"{st['k']}/{st['n']}"
-        rows.append([sig, _f(h["pooled"]["roc_auc"], "{:.3f}"), _f(r["threshold"]), _lead(h["lead_time"]),
-                     fpr, kn, _f(st["p"])])
+        rows.append([sig, fmt_number(h["pooled"]["roc_auc"], ".3f"), fmt_number(r["threshold"], ".3g"),
+                     _lead(h["lead_time"]), fpr, kn, fmt_number(st["p"], ".3g")])
     return rows
 
 
-def _md_table(rows: list[list[str]]) -> str:
-    head, *body = rows
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
-    return "\n".join(lines)
-
-
 def markdown(result: dict) -> str:
-    """A report section (markdown, with tables) for an :func:`analyse` result.
+    """A report section (markdown, with tables) for a :func:`symreg.diagnose.early_warning.analyse` result.
 
     Examples
     --------
@@ -52,7 +46,7 @@ def markdown(result: dict) -> str:
     p = result["protocol"]
     out = ["## Early warning: does the signal announce generalization?", ""]
     out.append(
-        f"{p['n_used']} runs ({p['n_generalized']} generalized, test acc >= {p['generalize_acc']}); "
+        f"{p['n_used']} runs ({p['n_generalized']} generalized, test acc >= {_levels(p['generalize_acc'])}); "
         f"thresholds calibrated on {len(p['calibration_runs'])} runs and evaluated on "
         f"{len(p['held_out_runs'])} held-out runs (split by seed, stratified by outcome, seed {p['seed']}). "
         f"A sample is an evaluation before its run generalizes, labelled positive if the run "
@@ -60,7 +54,7 @@ def markdown(result: dict) -> str:
         f"`value < threshold`; the threshold is the largest with false-positive rate <= "
         f"{p['max_fpr']} on the calibration {'runs' if p.get('fpr_level') == 'run' else 'samples'}. "
         f"Lead time = generalization epoch - first alarm.")
-    out += ["", _md_table(summary_rows(result)), ""]
+    out += ["", markdown_table(summary_rows(result)), ""]
     if result["signals"]:
         rows = [["signal", "calibration AUC", "sample FPR / TPR (held-out)", "warned before / late / never",
                  "coverage", "lead min..max", "false alarms (never gen. / too early)",
@@ -69,17 +63,17 @@ def markdown(result: dict) -> str:
             h, lt, fa = r["held_out"], r["held_out"]["lead_time"], r["held_out"]["false_alarms"]
             sa = r["sign_test_all"]
             rows.append([
-                sig, _f(r["calibration"]["roc_auc"], "{:.3f}"),
-                f"{_f(h['pooled']['fpr'], '{:.3f}')} / {_f(h['pooled']['tpr'], '{:.3f}')}",
-                f"{_f(lt['warned_before'], '{}')} / {_f(lt['warned_late'], '{}')} / "
-                f"{_f(lt['never_warned'], '{}')}",
-                _f(lt["coverage"], "{:.2f}"),
+                sig, fmt_number(r["calibration"]["roc_auc"], ".3f"),
+                f"{fmt_number(h['pooled']['fpr'], '.3f')} / {fmt_number(h['pooled']['tpr'], '.3f')}",
+                f"{fmt_number(lt['warned_before'])} / {fmt_number(lt['warned_late'])} / "
+                f"{fmt_number(lt['never_warned'])}",
+                fmt_number(lt["coverage"], ".2f"),
                 "-" if not lt["n"] else f"{lt['min']:.4g}..{lt['max']:.4g}",
                 "-" if fa["count"] is None else
                 f"{len(fa['never_generalized_alarmed'])} / {len(fa['alarmed_too_early'])}",
-                "-" if sa["k"] is None else f"{sa['k']}/{sa['n']} ({_f(sa['p'])})",
-                _f(sa["auc_final"], "{:.3f}")])
-        out += ["### Detail", "", _md_table(rows), ""]
+                "-" if sa["k"] is None else f"{sa['k']}/{sa['n']} ({fmt_number(sa['p'], '.3g')})",
+                fmt_number(sa["auc_final"], ".3f")])
+        out += ["### Detail", "", markdown_table(rows), ""]
         sigs = list(result["signals"])
         first = result["signals"][sigs[0]]["held_out"]["per_run"]
         if first:
@@ -95,10 +89,10 @@ def markdown(result: dict) -> str:
                     if r is None or r["first_alarm"] is None:
                         cells.append("-" if r is None else "no alarm")
                     else:
-                        cells.append(f"{r['first_alarm']} ({_f(r['lead_time'], '{:+g}')})"
+                        cells.append(f"{r['first_alarm']} ({fmt_number(r['lead_time'], '+g')})"
                                      if r["lead_time"] is not None else f"{r['first_alarm']} (false alarm)")
                 rows.append(cells)
-            out += ["### Held-out runs", "", _md_table(rows), ""]
+            out += ["### Held-out runs", "", markdown_table(rows), ""]
     notes = list(result.get("notes", []))
     for sig, r in result["signals"].items():
         notes += [f"{sig}: {m}" for m in r.get("notes", [])]

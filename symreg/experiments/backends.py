@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Callable
 
 from symreg.errors import UsageError
-from symreg.runs.rundir import RunDir, read_metrics
-from symreg.experiments.sweeps import Point, point_state, record_failure, run_paths, sweep_points
+from symreg.experiments.sweeps import Point, point_state, record_failure, sweep_points
+from symreg.runs.rundir import RunDir, run_paths
 
 
 # --- one trial, in whatever process runs it -------------------------------------------
@@ -42,7 +42,7 @@ def nan_seeds(d: Path) -> dict[int, int]:
     """Seed -> first epoch with a NaN or infinite train loss."""
     out = {}
     for p in run_paths(d):
-        rows, _ = read_metrics(p / "metrics.jsonl")
+        rows, _ = RunDir(p).metrics()
         bad = [r["epoch"] for r in rows if r.get("train_loss") is not None and not math.isfinite(r["train_loss"])]
         if bad:
             out[RunDir(p).config["seed"]] = min(bad)
@@ -54,9 +54,12 @@ class _AllNaN(Exception):
 
 
 def run_point(root, name: str, progress=None) -> dict:
-    """Run (or resume) one trial in this process and record its outcome; never raises on failure."""
+    """Run (or resume) one trial in this process and record its outcome; never raises on failure.
+
+    ``progress`` is called at each evaluation as ``progress(epoch, rows, trainer)``.
+    """
     from symreg.registry import get_task
-    from symreg.train.trainer import Trainer, TrainConfig
+    from symreg.train.trainer import TrainConfig, Trainer
 
     root, t0 = Path(root), time.perf_counter()
     pt = next((p for p in sweep_points(root) if p.name == name), None)
@@ -83,8 +86,6 @@ def run_point(root, name: str, progress=None) -> dict:
         else:
             trainer = Trainer.fresh(get_task(pt.task, **pt.params), TrainConfig(**pt.train), pt.seeds, d)
         if trainer is not None:
-            if hasattr(progress, "total"):
-                progress.total = trainer.cfg.epochs
             trainer.progress = watch
             try:
                 trainer.run()
@@ -164,7 +165,7 @@ def run_local(root: Path, points: list[Point], workers: int, tally: Tally, threa
             time.sleep(0.2)
             for proc in [p for p in active if p.poll() is not None]:
                 pt, log = active.pop(proc)
-                _settle(root, pt, proc.returncode, f"worker process {proc.pid}", str(log), tally)
+                settle(root, pt, proc.returncode, f"worker process {proc.pid}", str(log), tally)
     except KeyboardInterrupt:
         for proc in active:  # one SIGINT each: they checkpoint and mark their runs interrupted
             proc.send_signal(signal.SIGINT)
@@ -174,7 +175,7 @@ def run_local(root: Path, points: list[Point], workers: int, tally: Tally, threa
         raise
 
 
-def _settle(root: Path, pt: Point, code: int, who: str, log: str, tally: Tally,
+def settle(root: Path, pt: Point, code: int, who: str, log: str, tally: Tally,
             seconds: float | None = None) -> None:
     """Record what the worker could not (it was killed or crashed), then count the outcome."""
     state = point_state(root, pt)
@@ -188,7 +189,8 @@ def _settle(root: Path, pt: Point, code: int, who: str, log: str, tally: Tally,
     tally.finish(pt, state, seconds)
 
 
-def _ray():
+def import_ray():
+    """The ray module, or a UsageError saying how to install it."""
     try:
         import ray
     except ImportError:
@@ -204,7 +206,7 @@ def _ray_trial(root: str, name: str) -> dict:
 
 def run_ray(root: Path, points: list[Point], address: str | None, workers: int, tally: Tally) -> None:
     """Run each point as one Ray task; ``ray.init`` only if Ray is not initialized already."""
-    ray = _ray()
+    ray = import_ray()
     started = not ray.is_initialized()
     if started and address:
         ray.init(address=address, logging_level="WARNING")
@@ -228,7 +230,7 @@ def _ray_loop(ray, root: Path, points: list[Point], tally: Tally) -> None:
             done, _ = ray.wait(list(pending), num_returns=1)
             pt = pending.pop(done[0])
             try:
-                _settle(root, pt, 0, "", "", tally, ray.get(done[0]).get("seconds"))
+                settle(root, pt, 0, "", "", tally, ray.get(done[0]).get("seconds"))
             except ray.exceptions.TaskCancelledError:
                 tally.finish(pt, point_state(root, pt))
             except ray.exceptions.RayError as err:  # the worker died, or Ray lost it

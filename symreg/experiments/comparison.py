@@ -15,21 +15,27 @@ A method string names what changes from the baseline configuration:
 - ``baseline@lr*K``: the baseline with the learning rate multiplied by K.
 
 Each method trains all seeds as one batch; "epochs to generalize" is the first
-evaluation with test accuracy >= 0.99, per seed; runs that never get there are
+evaluation with test accuracy >= the run's ``generalize_acc`` (0.99 unless set;
+:mod:`symreg.runs.criterion`), per seed; runs that never get there are
 counted, not dropped, and the median is taken over seeds with infinity for them.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import statistics
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
-from symreg.train.auxiliary import GEOMETRY
 from symreg.errors import UsageError, unknown
+from symreg.presets import Params, resolve
 from symreg.registry import get_symmetries
+from symreg.train.auxiliary import GEOMETRY
 from symreg.train.config import OPERATIONAL, TrainConfig, train_differences
+from symreg.util.parsing import seed_list
+from symreg.util.tables import fmt_epoch
 
 
 def method_names(task) -> list[str]:
@@ -112,7 +118,7 @@ def summarize(results: dict[str, list[int | None]], baseline: str = "baseline",
             "method": method, "epochs": epochs, "solved": len(solved), "never": len(epochs) - len(solved),
             "median": None if m in (None, math.inf) else m,
             "min": solved[0] if solved else None, "max": solved[-1] if solved else None,
-            "quartiles": _quartiles(epochs), "speedup": speedup, "speedup_bound": bound,
+            "quartiles": quartiles(epochs), "speedup": speedup, "speedup_bound": bound,
         })
     return rows
 
@@ -121,10 +127,10 @@ def _at_least(epochs, cap):
     return [cap if e is None else e for e in epochs]
 
 
-def _quartiles(epochs):
+def quartiles(epochs):
     """First and third quartiles (inclusive method), "never" counting as infinity.
 
-    >>> _quartiles([1050, 2275, None, None, None])
+    >>> quartiles([1050, 2275, None, None, None])
     [2275, None]
     """
     vals = sorted(math.inf if x is None else x for x in epochs)
@@ -146,15 +152,11 @@ def table(rows: list[dict]) -> list[list[str]]:
     out = [["method", "solved", "median epochs", "IQR", "range", "speed-up"]]
     for r in rows:
         q = r["quartiles"]
-        iqr = "-" if not q else f"{_fmt(q[0])}-{_fmt(q[1])}"
+        iqr = "-" if not q else f"{fmt_epoch(q[0])}-{fmt_epoch(q[1])}"
         rng = "-" if r["min"] is None else f"{r['min']}-{r['max']}"
-        out.append([r["method"], f"{r['solved']}/{r['solved'] + r['never']}", _fmt(r["median"]), iqr, rng,
+        out.append([r["method"], f"{r['solved']}/{r['solved'] + r['never']}", fmt_epoch(r["median"]), iqr, rng,
                     "-" if r["speedup"] is None else f"{r.get('speedup_bound') or ''}{r['speedup']:.2f}x"])
     return out
-
-
-def _fmt(x) -> str:
-    return "never" if x is None else (str(int(x)) if float(x).is_integer() else f"{x:.1f}")
 
 
 def settings_mismatch(config: dict, task, cfg: TrainConfig) -> str | None:
@@ -180,3 +182,71 @@ def slug(method: str) -> str:
 
 def out_dirs(root: Path, methods: list[str]) -> dict[str, Path]:
     return {m: root / slug(m) for m in methods}
+
+
+def _seeds_text(seeds) -> str:
+    return seeds if isinstance(seeds, str) else ",".join(str(s) for s in seed_list(seeds))
+
+
+def compare(task, methods, params: Params = None, preset: str = "quick", seeds="0-4",
+            out: str | Path | None = None, progress: Callable | None = None,
+            on_method: Callable[[str], None] | None = None, **settings) -> dict:
+    """Train ``task`` with each method over ``seeds``; epochs to generalization per method, and speed-ups.
+
+    ``methods`` is a list (or a comma-separated text) of method strings (see
+    the module); ``settings`` are TrainConfig fields over the preset's (each
+    seed stops once it generalizes unless ``stop_on_generalize=False``). Each
+    method's seeds train as one batch in ``out/METHOD``; a re-run with the same
+    ``out`` skips finished methods, resumes interrupted ones and refuses other
+    settings. ``progress`` is called at each evaluation, ``on_method(method)``
+    before a method trains. Writes ``compare.json`` (the returned summary:
+    task, params, preset, seeds, base_config, methods (:func:`summarize` rows),
+    figure), ``compare.md`` and ``test_accuracy.png`` (the ``figure``, in ``out``).
+    """
+    from symreg.plots.dynamics import plot_test_accuracy
+    from symreg.runs.reading import load_runs
+    from symreg.runs.rundir import run_paths, write_json
+    from symreg.train.trainer import Trainer
+    from symreg.util.tables import markdown_table
+
+    setup = resolve(task, params, preset, {"stop_on_generalize": True, **settings})
+    task, base = setup.task, TrainConfig.from_setup(setup)
+    seed_nums = seed_list(seeds)
+    names = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
+    method_list = expand_methods(task, names, base)
+    root = Path(out) if out else Path("runs") / f"compare-{task.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    root.mkdir(parents=True, exist_ok=True)
+    dirs = out_dirs(root, method_list)
+    results = {}
+    for method in method_list:
+        cfg = configure(task, method, base)
+        d = dirs[method]
+        trainer = None
+        if run_paths(d):
+            runs, _ = load_runs([d])
+            why = next((w for r in runs if (w := settings_mismatch(r.config, task, cfg))), None)
+            if why is None and sorted(r.config["seed"] for r in runs) != sorted(seed_nums):
+                why = f"seeds {sorted(r.config['seed'] for r in runs)} (now {seed_nums})"
+            if why:
+                raise UsageError(f"{d} holds runs made with {why}; choose another --out.")
+            if not (runs and all(r.status.get("state") == "done" for r in runs) and len(runs) == len(seed_nums)):
+                trainer = Trainer.resume(d)
+        else:
+            trainer = Trainer.fresh(task, cfg, seed_nums, d)
+        if trainer is not None:
+            if on_method:
+                on_method(method)
+            trainer.progress = progress
+            trainer.run()
+        runs, _ = load_runs([d])
+        results[method] = [r.status.get("generalized_epoch") for r in sorted(runs, key=lambda r: r.config["seed"])]
+    rows = summarize(results, cap=base.epochs)
+    runs_by_method = {m: load_runs([dirs[m]])[0] for m in method_list}
+    figure = plot_test_accuracy(runs_by_method, root / "test_accuracy.png")
+    summary = {"task": task.name, "params": task.params, "preset": preset, "seeds": seed_nums,
+               "base_config": base.__dict__, "methods": rows, "figure": str(figure)}
+    write_json(root / "compare.json", summary)
+    md = [f"# {task.name} {task.params}: epochs to test accuracy >= {base.generalize_acc:g}, "
+          f"seeds {_seeds_text(seeds)}", "", markdown_table(table(rows)), "", f"![test accuracy]({figure.name})", ""]
+    (root / "compare.md").write_text("\n".join(md))
+    return summary

@@ -39,9 +39,9 @@ import socket
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from symreg.train.config import train_differences
 from symreg.errors import SymregError, UsageError, unknown
-from symreg.runs.rundir import RunDir, read_json, write_json
+from symreg.runs.rundir import RunDir, read_json, run_paths, write_json
+from symreg.train.config import train_differences
 
 SPEC_KEYS = ("name", "preset", "seeds", "methods", "train", "task")
 TASK_KEYS = ("name", "params", "label", "preset", "seeds", "methods", "train")
@@ -152,7 +152,7 @@ def _seeds(value, where: str) -> list[int]:
 
 
 def _train(table, where: str) -> dict:
-    from symreg.train.trainer import TrainConfig
+    from symreg.train.config import TrainConfig
 
     names = {f.name: f for f in fields(TrainConfig)}
     _keys(table, names, where)
@@ -183,8 +183,9 @@ def _preset(value, where: str) -> str:
 def plan(data: dict) -> list[Point]:
     """Every point of a spec (already parsed from TOML), in spec order."""
     from symreg.experiments.comparison import configure, expand_methods
-    from symreg.registry import get_task, task_entries
-    from symreg.train.trainer import TrainConfig
+    from symreg.presets import resolve
+    from symreg.registry import task_entries
+    from symreg.train.config import TrainConfig
 
     _keys(data, SPEC_KEYS, "the spec")
     preset = _preset(data.get("preset", "quick"), "")
@@ -219,13 +220,9 @@ def plan(data: dict) -> list[Point]:
         for k, v in axes.items():
             if not v:
                 raise UsageError(f"{where}params {k} = [] is empty; give at least one value.")
-        p_obj = getattr(entries[name].obj, "preset" if chosen == "paper" else "quick")
         for combo in itertools.product(*axes.values()):
-            task = get_task(name, **{**p_obj.params, **dict(zip(axes, combo))})
-            base = TrainConfig.from_preset(p_obj)
-            for key, value in own_train.items():
-                setattr(base, key, float(value) if isinstance(getattr(base, key), float) else value)
-            base.validate()
+            setup = resolve(name, dict(zip(axes, combo)), chosen, own_train)
+            task, base = setup.task, TrainConfig.from_setup(setup)
             for method in expand_methods(task, own_methods, base):
                 cfg = configure(task, method, base).validate()
                 pt = Point(point_name(name, task.params, method, label), name, dict(task.params), method,
@@ -286,13 +283,6 @@ def prepare(root, spec: Spec, write: bool = True) -> list[Point]:
     return spec.points
 
 
-def run_paths(d: Path) -> list[Path]:
-    """The run directories of a point: its seeds of a batch, or itself for a single seed."""
-    if (d / "batch.json").exists():
-        return [d / r for r in read_json(d / "batch.json")["runs"]]
-    return [d] if (d / "config.json").exists() else []
-
-
 def point_state(root, pt: Point) -> dict:
     """done / running (a seed is locked) / failed (failed.json) / interrupted / pending, and why."""
     d = Path(root) / pt.name
@@ -325,7 +315,7 @@ def prepare_retry(root, pt: Point) -> str:
     """Clear a failed point for another try without deleting anything; says what it did."""
     d = Path(root) / pt.name
     paths = run_paths(d)
-    if paths and all((p / "checkpoints" / "last.safetensors").exists() for p in paths):
+    if paths and all(RunDir(p).has_checkpoint("last") for p in paths):
         n = next(i for i in itertools.count(1) if not (d / f"failed-{i}.json").exists())
         os.replace(d / "failed.json", d / f"failed-{n}.json")
         return f"resuming (old error kept in failed-{n}.json)"

@@ -20,6 +20,8 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from symreg.errors import unknown  # noqa: E402
+from symreg.runs.criterion import describe_thresholds, generalized, run_threshold, thresholds_of  # noqa: E402
 from symreg.runs.reading import Run  # noqa: E402
 
 STAGE_COLOURS = {"memorization": "#fdd49e", "symmetry acquisition": "#d4b9da",
@@ -70,7 +72,8 @@ def run_settings(run: Run) -> str:
     return ", ".join(parts)
 
 
-def _save(fig, path) -> Path:
+def save_figure(fig, path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (making its directory) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
@@ -205,7 +208,7 @@ def plot_dynamics(run: Run, ev: dict, path) -> Path:
         if handles:
             fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8.5, frameon=False)
         fig.tight_layout(rect=(0, 0.03 if handles else 0, 1, 1))
-        return _save(fig, path)
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
 
@@ -219,14 +222,33 @@ def _violation(row: dict, symmetry: str | None) -> float | None:
     return max(known) if known else None
 
 
+def _level(run: Run, ev: dict) -> float:
+    """The generalization threshold ``ev`` was diagnosed with (else the run's own)."""
+    level = (ev.get("thresholds") or {}).get("generalize_acc")
+    return run_threshold(run.config) if level is None else level
+
+
 def _task_names(runs: list[Run]) -> str:
     names = list(dict.fromkeys(f"{r.config.get('task', '?')}"
                                + (f" ({_params(r.config)})" if _params(r.config) else "") for r in runs))
     return ", ".join(names) if len(names) <= 3 else f"{len(names)} tasks"
 
 
+def check_symmetry(runs: list[Run], symmetry: str | None) -> str | None:
+    """``symmetry`` if some run records it (or None: all of them), else :class:`~symreg.errors.UnknownNameError`.
+
+    >>> check_symmetry([Run(Path("r"), {}, [{"epoch": 0, "violation_max": {"comm": 0.1}}])], "com")
+    Traceback (most recent call last):
+    symreg.errors.UnknownNameError: Unknown symmetry in these runs: 'com'. Did you mean 'comm'? Available: comm.
+    """
+    if symmetry is not None and not any(symmetry in r.symmetries() for r in runs):
+        raise unknown("symmetry in these runs", symmetry, {s for r in runs for s in r.symmetries()})
+    return symmetry
+
+
 def plot_violation_scatter(runs: list[Run], evs: list[dict], path, symmetry: str | None = None) -> Path:
     """Every evaluation of every run as a point (epoch, max violation), blue once the run has generalized."""
+    check_symmetry(runs, symmetry)
     fig, ax = plt.subplots(figsize=(9, 5.5))
     try:
         counts = {True: 0, False: 0}
@@ -245,8 +267,10 @@ def plot_violation_scatter(runs: list[Run], evs: list[dict], path, symmetry: str
                            alpha=0.8, lw=0.8, zorder=2)
         if counts[True] or counts[False]:
             ax.set_yscale("log")
+        level = describe_thresholds(_level(run, ev) for run, ev in zip(runs, evs))
         ax.legend(handles=[
-            Line2D([], [], marker="o", ls="none", color=SOLVED, label=f"solved: test acc \u2265 0.99 ({counts[True]} points)"),
+            Line2D([], [], marker="o", ls="none", color=SOLVED,
+                   label=f"solved: test acc \u2265 {level} ({counts[True]} points)"),
             Line2D([], [], marker="o", ls="none", color=UNSOLVED, label=f"unsolved ({counts[False]} points)"),
             Line2D([], [], marker="o", ls="none", markerfacecolor="none", markeredgecolor="0.3",
                    label="hollow: before memorization (an untrained model is trivially near-symmetric)")],
@@ -260,7 +284,7 @@ def plot_violation_scatter(runs: list[Run], evs: list[dict], path, symmetry: str
                      fontsize=10)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        return _save(fig, path)
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
 
@@ -276,16 +300,19 @@ def _held(epochs: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarra
     return np.where(idx >= 0, v[np.clip(idx, 0, None)], np.nan)
 
 
-def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
+def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path, threshold: float | None = None) -> Path:
     """Test accuracy against epoch: thin lines per run, a bold median per label.
 
     Runs that stopped early (``--stop-on-generalize``) keep their last value in the median.
     For a run trained on a closure (``--augment``) the accuracy is on the test cells
-    outside it, the one that decides generalization (:func:`symreg.runs.reading.held_out_acc`).
+    outside it, the one that decides generalization (:func:`symreg.runs.criterion.held_out_acc`).
+    A dotted line marks the generalization threshold: ``threshold``, or each
+    run's own (:func:`symreg.runs.criterion.run_threshold`).
     """
     fig, ax = plt.subplots(figsize=(9, 5.5))
     try:
         all_runs = [r for runs in runs_by_label.values() for r in runs]
+        levels = thresholds_of(all_runs, threshold)
         last = max((r.rows[-1]["epoch"] for r in all_runs if r.rows), default=0)
         handles = []
         for i, (label, runs) in enumerate(runs_by_label.items()):
@@ -297,7 +324,7 @@ def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
                 ax.plot(e, v, color=colour, lw=0.9, alpha=0.45)
                 grids.append(e)
                 curves.append((e, v))
-            n_gen = sum(1 for r in runs if any((x or 0) >= 0.99 for x in r.generalization_series()[1]))
+            n_gen = sum(generalized(r, threshold) for r in runs)
             if grids:
                 grid = np.unique(np.concatenate(grids + [np.array([last], dtype=float)]))
                 stack = np.array([_held(e, v, grid) for e, v in curves])
@@ -305,10 +332,12 @@ def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
                     warnings.simplefilter("ignore", RuntimeWarning)
                     med = np.nanmedian(stack, axis=0)
                 ax.plot(grid, med, color=colour, lw=2.6)
+            runs_text = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
             handles.append(Line2D([], [], color=colour, lw=2.6,
-                                  label=f"{label}: median of {len(runs)} run{'s' if len(runs) != 1 else ''} ({n_gen} reach 0.99)"))
-        ax.axhline(0.99, color="0.4", ls=":", lw=1)
-        handles.append(Line2D([], [], color="0.4", ls=":", lw=1, label="0.99 (generalized)"))
+                                  label=f"{label}: median of {runs_text} ({n_gen} reach {describe_thresholds(levels)})"))
+        for level in levels:
+            ax.axhline(level, color="0.4", ls=":", lw=1)
+        handles.append(Line2D([], [], color="0.4", ls=":", lw=1, label=f"{describe_thresholds(levels)} (generalized)"))
         handles.append(Line2D([], [], color="0.3", lw=0.7, alpha=0.5, label="one run (thin); a run that stopped keeps its last value"))
         ax.legend(handles=handles, loc="best", fontsize=9)
         ax.set_ylim(-0.02, 1.03)
@@ -320,7 +349,7 @@ def plot_test_accuracy(runs_by_label: dict[str, list[Run]], path) -> Path:
                      f"{len(runs_by_label)} group{'s' if len(runs_by_label) != 1 else ''}", fontsize=10)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        return _save(fig, path)
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
 

@@ -7,9 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from symreg.errors import UsageError
-from symreg.plots.dynamics import _save, plt, run_title
+from symreg.plots.dynamics import plt, run_title, save_figure
 from symreg.runs.reading import Run
+from symreg.runs.rundir import RunDir
 
+EMBEDDING = "model.W_E"  # the checkpoint tensor holding the token embedding
+VARIANCE_FLOOR = 0.01  # a PC below this share of the variance is noise (the effective dimension's rule)
+MAX_LABELS = 32  # token labels per panel, at most
 CIRCLE_SCORE = 0.7  # phase coherence above which a PC pair is drawn as a circle (random points: ~0.2)
 
 
@@ -19,15 +23,14 @@ def load_embedding(run: Run, which: str = "last") -> tuple[np.ndarray, dict]:
 
     from safetensors import safe_open
 
-    name = "last" if which == "last" else f"epoch-{int(which):08d}"
-    path = Path(run.path) / "checkpoints" / f"{name}.safetensors"
+    path = RunDir(run.path).checkpoint_path(which)
     if not path.exists():
         raise UsageError(f"{path} does not exist; {run.path} has no checkpoint to plot.")
     with safe_open(str(path), framework="np") as f:
-        if "model.W_E" not in f.keys():
-            raise UsageError(f"{path} holds no token embedding (no tensor 'model.W_E').")
+        if EMBEDDING not in f.keys():
+            raise UsageError(f"{path} holds no token embedding (no tensor {EMBEDDING!r}).")
         meta = json.loads((f.metadata() or {}).get("meta", "{}"))
-        return np.asarray(f.get_tensor("model.W_E"), dtype=np.float64), meta
+        return np.asarray(f.get_tensor(EMBEDDING), dtype=np.float64), meta
 
 
 def embedding_pca(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +71,8 @@ def plot_embedding(run: Run, path, n_pcs: int = 8) -> Path:
     """Pairs of principal components (PC1-PC2, PC3-PC4, ...) of the last checkpoint's token embedding."""
     from symreg.registry import get_task
 
+    if "task" not in run.config:
+        raise UsageError(f"{run.path}: config.json names no task; cannot place its tokens.")
     emb_all, meta = load_embedding(run)
     task = get_task(run.config["task"], **(run.config.get("params") or {}))
     tokens = np.asarray(task.geometry_tokens(), dtype=np.int64)
@@ -87,7 +92,7 @@ def plot_embedding(run: Run, path, n_pcs: int = 8) -> Path:
     # lexicographic order, first coordinate slowest; a layout coordinate would be cos(angle) on a cycle)
     colour = np.arange(n, dtype=float)
     cmap = "hsv" if cyclic else "viridis"
-    label_every = max(1, math.ceil(n / 32))
+    label_every = max(1, math.ceil(n / MAX_LABELS))
     labelled = range(0, n, label_every)
     names = [task.token_name(int(t)) for t in tokens]
     long_names = max(map(len, names), default=0) > 12  # e.g. permutations in cycle notation
@@ -120,7 +125,7 @@ def plot_embedding(run: Run, path, n_pcs: int = 8) -> Path:
                 else:
                     edge_alpha = 0.35
                     note = f"\nno circle (fit {score:.2f}); edges join t, t+1"
-            if frac[a] < 0.01 and frac[b] < 0.01:
+            if frac[a] < VARIANCE_FLOOR and frac[b] < VARIANCE_FLOOR:
                 note += "\nboth PCs below 1% of variance: noise, not geometry"
                 edge_alpha = min(edge_alpha, 0.35)
             for i, j in panel_edges:
@@ -149,11 +154,11 @@ def plot_embedding(run: Run, path, n_pcs: int = 8) -> Path:
         epoch = meta.get("epoch", "?")
         acc = next((r.get("test_acc") for r in reversed(run.rows) if r.get("epoch") == epoch), None)
         acc_text = f", test acc {acc:.3f}" if isinstance(acc, float) else ""
-        eff = int((frac > 0.01).sum())
+        eff = int((frac > VARIANCE_FLOOR).sum())
         fig.suptitle(f"Token embedding PCA: {run_title(run)}, checkpoint epoch {epoch}{acc_text}\n"
                      f"{n} geometry tokens, effective dimension {eff} (PCs > 1% variance)\n"
                      f"{edge_rule}; {labels}", fontsize=10)
-        return _save(fig, path)
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
 

@@ -11,24 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from symreg.errors import UsageError
-from symreg.runs.rundir import RunDir, read_metrics
-
-
-def held_out_acc(row: dict) -> float | None:
-    """The test accuracy that counts as generalization in one metrics row.
-
-    A run trained on a closure (``--augment``) has test cells whose labels were
-    deduced from training labels; only the cells outside the closure count.
-    Where the closure holds every test cell, or nothing was deduced, it is the
-    plain test accuracy.
-
-    >>> held_out_acc({"test_acc": 0.99, "test_outside_closure_acc": 0.96})
-    0.96
-    >>> held_out_acc({"test_acc": 0.99}), held_out_acc({"test_acc": 0.9, "test_outside_closure_acc": None})
-    (0.99, 0.9)
-    """
-    outside = row.get("test_outside_closure_acc")
-    return row.get("test_acc") if outside is None else outside
+from symreg.runs.criterion import held_out_acc, run_threshold
+from symreg.runs.rundir import CONFIG, BatchDir, RunDir
 
 
 @dataclass
@@ -48,6 +32,11 @@ class Run:
     @property
     def running(self) -> bool:
         return RunDir(self.path).is_locked()
+
+    @property
+    def generalize_acc(self) -> float:
+        """The generalization threshold this run was trained with (:func:`run_threshold`)."""
+        return run_threshold(self.config)
 
     def generalization_series(self) -> tuple[list[int], list[float | None]]:
         """Epochs and :func:`held_out_acc` of every evaluation."""
@@ -73,7 +62,11 @@ class Run:
 
 
 def find_runs(paths) -> tuple[list[Path], list[str]]:
-    """Run directories under the given paths, and a message for each path that holds none."""
+    """Run directories under the given paths, and a message for each path that holds none.
+
+    >>> find_runs(["/nonexistent"])
+    ([], ['/nonexistent: does not exist'])
+    """
     found: list[Path] = []
     problems: list[str] = []
     for raw in paths:
@@ -81,17 +74,16 @@ def find_runs(paths) -> tuple[list[Path], list[str]]:
         if not p.exists():
             problems.append(f"{p}: does not exist")
             continue
-        if (p / "config.json").exists():
+        if RunDir.is_run(p):
             found.append(p)
             continue
-        if (p / "batch.json").exists():
+        if BatchDir.is_batch(p):
             try:
-                names = json.loads((p / "batch.json").read_text())["runs"]
-                found += [p / n for n in names if (p / n / "config.json").exists()]
+                found += [d for d in BatchDir(p).run_paths() if RunDir.is_run(d)]
                 continue
-            except (json.JSONDecodeError, KeyError):
+            except UsageError:
                 problems.append(f"{p}: batch.json is unreadable; looking for runs inside")
-        inside = sorted(c.parent for c in p.rglob("config.json"))
+        inside = sorted(c.parent for c in p.rglob(CONFIG))
         if not inside:
             problems.append(f"{p}: no run directory here (no config.json)")
         found += inside
@@ -102,18 +94,21 @@ def find_runs(paths) -> tuple[list[Path], list[str]]:
 def load_run(path: Path) -> Run:
     """Read one run; raises UsageError only when nothing at all can be read."""
     path = Path(path)
+    rd = RunDir(path)
     try:
-        config = json.loads((path / "config.json").read_text())
+        config = json.loads(rd.config_path.read_text())
     except (FileNotFoundError, json.JSONDecodeError) as err:
         raise UsageError(f"{path}: config.json is missing or unreadable ({type(err).__name__}).") from None
-    rows, warning = read_metrics(path / "metrics.jsonl")
+    if not isinstance(config, dict):
+        raise UsageError(f"{path}: config.json holds {type(config).__name__}, not a JSON object.")
+    rows, warning = rd.metrics()
     run = Run(path, config, sorted(rows, key=lambda r: r["epoch"]))
     if warning:
         run.warnings.append(warning)
     if not rows:
         run.warnings.append(f"{path}: no metrics yet")
     try:
-        run.status = json.loads((path / "status.json").read_text())
+        run.status = json.loads(rd.status_path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         run.status = {}
     if run.running:

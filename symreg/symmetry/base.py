@@ -1,46 +1,39 @@
-"""Symmetries: what a task is known to respect.
+"""The interface every kind of symmetry shares, and what the kinds have in common.
 
-Two kinds share one interface (:class:`Symmetry`): a :class:`GroupAction`, a
-finite group held as a ``sympy.combinatorics.PermutationGroup``, and a *law*
-(see :mod:`symreg.symmetry.laws`), an identity tying several predictions together.
-
-How a group acts. A task with ``arity`` slots, ``V`` tokens and ``C`` classes
-gives the point set ``{0 .. arity*V + C - 1}``: point ``i*V + t`` is "token t
-in slot i" and point ``arity*V + c`` is "class c". A group element is a
-permutation of these points that maps each slot's block onto a slot's block and
-the classes onto the classes. It moves input ``x`` to ``x'`` with
-``x'[j] = t'`` whenever it sends point ``(i, x[i])`` to ``(j, t')``, and
-moves class ``c`` to its image: identity on classes means invariance,
-anything else equivariance. Build elements with :func:`element`.
-
-Composition follows sympy: ``p*q`` applies ``p`` first, then ``q``::
-
-    >>> from sympy.combinatorics import Permutation
-    >>> p, q = Permutation([1, 0, 2]), Permutation([0, 2, 1])
-    >>> [q(p(i)) for i in range(3)] == list((p*q).array_form)
-    True
-
-so ``apply(p*q, x) == apply(q, apply(p, x))``, pinned by a property test.
+A :class:`Symmetry` is something a task respects: it can be *verified*
+against the task's oracle (giving a :class:`Verdict`, with a
+:class:`Counterexample` when it fails), *sampled* and *measured* on a model
+(a differentiable violation), and it may *deduce* unknown labels from known
+ones (:meth:`Symmetry.deducer`). The built-in kinds are the group action
+(:mod:`symreg.symmetry.group`) and the laws (:mod:`symreg.symmetry.laws`);
+each owns its verification and its deduction rule.
 """
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from sympy.combinatorics import Permutation, PermutationGroup
 
-from symreg.errors import InvalidSymmetryError
+from symreg.errors import UsageError
 
 if TYPE_CHECKING:
     import torch
 
     from symreg.task import Task
 
+MAX_EXHAUSTIVE = 4_000_000
+"""Verification checks every instance up to this many, and samples above it."""
+
+UNKNOWN = -1
+"""The value of a cell whose label is not known, in a ``known`` array over a task's domain rows."""
+
 # domain row indices (n,) -> log-probs (..., n, C); leading axes (e.g. seeds) pass through
 LogpFn = Callable[[np.ndarray], "torch.Tensor"]
+
+# known -> (new known, rows whose deduced label disagreed with one already known)
+Deducer = Callable[[np.ndarray], "tuple[np.ndarray, np.ndarray]"]
 
 
 @dataclass
@@ -77,14 +70,20 @@ class Verdict:
 
 
 class Symmetry(ABC):
-    """Something a task respects, checkable against its oracle and measurable on a model."""
+    """Something a task respects, checkable against its oracle and measurable on a model.
+
+    A new kind implements :meth:`verify`, :meth:`sample` and :meth:`violation`;
+    it may override :meth:`deducer` (or define a simpler ``deduce(task,
+    known)`` method, see :mod:`symreg.symmetry.deduction`) to take part in
+    leak-free augmentation.
+    """
 
     kind: str
     name: str
     description: str
 
     @abstractmethod
-    def verify(self, task: "Task", *, max_exhaustive: int = 4_000_000, samples: int = 2000,
+    def verify(self, task: "Task", *, max_exhaustive: int = MAX_EXHAUSTIVE, samples: int = 2000,
                seed: int = 0) -> Verdict:
         """Check the symmetry against ``task``'s oracle."""
 
@@ -99,6 +98,17 @@ class Symmetry(ABC):
         ``logp(rows)`` returns log-probabilities (..., len(rows), C) for domain
         rows; any leading axes (seeds) carry through to the result.
         """
+
+    def deducer(self, task: "Task") -> Deducer:
+        """This symmetry's deduction rule on ``task``, as a function of ``known``.
+
+        The rule maps a ``known`` array (one class per domain row,
+        :data:`UNKNOWN` where unknown) to a new one with what follows added,
+        and the rows where a deduction contradicted a known label. It must
+        never read the task's oracle. A kind without a rule keeps this default,
+        which raises :class:`~symreg.errors.UsageError`.
+        """
+        raise UsageError(f"Symmetry {self.name!r} ({type(self).__name__}) has no deduction rule.")
 
     def summary(self) -> dict:
         return {"name": self.name, "kind": self.kind, "description": self.description}
@@ -118,171 +128,21 @@ def kl_sym(logp: "torch.Tensor", logq: "torch.Tensor") -> "torch.Tensor":
     return 0.5 * ((logp.exp() - logq.exp()) * (logp - logq)).sum(-1)
 
 
-def element(task: "Task", *, slots: Sequence[int] | None = None,
-            tokens: Sequence[int] | dict[int, Sequence[int]] | None = None,
-            outputs: Sequence[int] | None = None) -> Permutation:
-    """The group element that relabels tokens, moves slots and relabels classes.
+def assign(known: np.ndarray, idx: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Write ``vals`` into the unknown cells ``idx`` of ``known`` (in place).
 
-    ``tokens`` is one map of all ``V`` tokens applied in every slot, or a dict
-    ``{slot: map}`` (unlisted slots unchanged); ``slots[i]`` is where slot
-    ``i``'s (relabelled) token goes; ``outputs[c]`` is the image of class ``c``.
+    Returns the newly known cells and the cells where some deduction disagreed
+    (with a known label, or with another deduction in the same batch).
 
-    >>> from symreg.registry import get_task
-    >>> task = get_task("mod_add", p=5)
-    >>> swap = element(task, slots=[1, 0])
-    >>> apply(swap, np.array([[1, 3]]), task.vocab_size).tolist()
-    [[3, 1]]
+    >>> known = np.array([UNKNOWN, 1, UNKNOWN])
+    >>> new, clash = assign(known, np.array([0, 1]), np.array([2, 0]))
+    >>> known.tolist(), new.tolist(), clash.tolist()
+    ([2, 1, -1], [0], [1])
     """
-    k, v, c = task.arity, task.vocab_size, task.n_classes
-    slots = list(range(k)) if slots is None else list(slots)
-    if sorted(slots) != list(range(k)):
-        raise InvalidSymmetryError(f"Slot map {slots} is not a permutation of range({k}).")
-    if tokens is None or isinstance(tokens, dict):
-        maps = {i: np.arange(v) for i in range(k)}
-        maps.update({i: np.asarray(m) for i, m in (tokens or {}).items()})
-    else:
-        maps = {i: np.asarray(tokens) for i in range(k)}
-    af = np.empty(k * v + c, dtype=np.int64)
-    for i in range(k):
-        if sorted(maps[i].tolist()) != list(range(v)):
-            raise InvalidSymmetryError(f"Token map for slot {i} is not a permutation of range({v}).")
-        af[i * v:(i + 1) * v] = slots[i] * v + maps[i]
-    out = np.arange(c) if outputs is None else np.asarray(outputs)
-    if sorted(out.tolist()) != list(range(c)):
-        raise InvalidSymmetryError(f"Class map is not a permutation of range({c}).")
-    af[k * v:] = k * v + out
-    return Permutation(af.tolist())
-
-
-def apply(g: Permutation | np.ndarray, x: np.ndarray, vocab_size: int) -> np.ndarray:
-    """Move input rows ``x`` (N, arity) by one element, or by one element per row.
-
-    ``g`` is a Permutation, an array form (D,), or array forms (N, D); a
-    Permutation shorter than the point set fixes the points past its size.
-    """
-    x = np.asarray(x, dtype=np.int64)
-    af = np.asarray(g.array_form if isinstance(g, Permutation) else g, dtype=np.int64)
-    n, k = x.shape
-    if af.ndim == 1 and af.size < k * vocab_size:
-        af = np.concatenate([af, np.arange(af.size, k * vocab_size)])
-    rows = np.arange(n)
-    out = np.empty_like(x)
-    for i in range(k):
-        img = af[i * vocab_size + x[:, i]] if af.ndim == 1 else af[rows, i * vocab_size + x[:, i]]
-        out[rows, img // vocab_size] = img % vocab_size
-    return out
-
-
-def apply_label(g: Permutation | np.ndarray, y: np.ndarray, offset: int) -> np.ndarray:
-    """Move classes ``y`` by ``g``; ``offset`` is ``arity * vocab_size``."""
-    af = np.asarray(g.array_form if isinstance(g, Permutation) else g, dtype=np.int64)
-    y = np.asarray(y, dtype=np.int64)
-    if af.ndim == 1 and af.size <= offset + y.max(initial=0):
-        return y  # a Permutation that stops before the classes fixes them
-    return (af[offset + y] if af.ndim == 1 else af[np.arange(len(y)), offset + y]) - offset
-
-
-class GroupAction(Symmetry):
-    """A finite group acting on inputs (slots and tokens) and on output classes.
-
-    Parameters
-    ----------
-    name : str
-        Identifier, unique among the task's symmetries (``commutativity``).
-    generators : list of Permutation
-        Built with :func:`element` for the task this action is declared on.
-    description : str
-        One line saying what the group does.
-    generator_names : list of str, optional
-        Readable names of the generators, used in reports.
-    """
-
-    kind = "group"
-
-    def __init__(self, name: str, generators: Sequence[Permutation], description: str = "",
-                 generator_names: Sequence[str] | None = None) -> None:
-        if not generators:
-            raise InvalidSymmetryError(f"Group action {name!r} has no generators.")
-        degrees = {g.size for g in generators}
-        if len(degrees) != 1:
-            raise InvalidSymmetryError(f"Generators of {name!r} have different degrees {sorted(degrees)}.")
-        self.name, self.description = name, description
-        self.generators = list(generators)
-        self.generator_names = list(generator_names or [_cycles(g) for g in generators])
-
-    @functools.cached_property
-    def group(self) -> PermutationGroup:
-        return PermutationGroup(self.generators)
-
-    def order(self) -> int:
-        return int(self.group.order())
-
-    def is_invariance(self, task: "Task") -> bool:
-        """True when no element moves an output class (pure invariance)."""
-        self.check_shape(task)
-        return self._invariant
-
-    def check_shape(self, task: "Task") -> None:
-        """Raise unless every generator preserves the task's slot and class blocks."""
-        k, v, c = task.arity, task.vocab_size, task.n_classes
-        for name, g in zip(self.generator_names, self.generators):
-            af = np.asarray(g.array_form + list(range(g.size, k * v + c)))
-            if g.size > k * v + c:
-                raise InvalidSymmetryError(
-                    f"Symmetry {self.name!r} acts on {g.size} points but task '{task.name}' "
-                    f"has {k * v + c} (arity {k} x {v} tokens + {c} classes).")
-            blocks = af[: k * v].reshape(k, v) // v
-            if not (np.all(blocks == blocks[:, :1]) and np.all(af[k * v:] >= k * v)):
-                raise InvalidSymmetryError(
-                    f"Element {name} of {self.name!r} does not map slots to slots and classes to classes.")
-        self._invariant = all(
-            np.array_equal(np.asarray((g.array_form + list(range(g.size, k * v + c)))[k * v:]),
-                           np.arange(k * v, k * v + c)) for g in self.generators)
-
-    def _forms(self, task: "Task", perms: Sequence[Permutation]) -> np.ndarray:
-        d = task.arity * task.vocab_size + task.n_classes
-        return np.array([p.array_form + list(range(p.size, d)) for p in perms], dtype=np.int64)
-
-    def random_elements(self, n: int, rng: np.random.Generator, task: "Task") -> np.ndarray:
-        """``n`` uniform random group elements as array forms, from the stabiliser chain."""
-        levels = [list(t.values()) for t in self.group.basic_transversals]
-        picks = [rng.integers(len(lv), size=n) for lv in levels]
-        forms = [self._forms(task, lv) for lv in levels]
-        d = forms[0].shape[1] if forms else 0
-        out = np.tile(np.arange(d), (n, 1))
-        # sympy factors g as u_m * ... * u_1 (deepest level applied first)
-        for lv_forms, pick in zip(reversed(forms), reversed(picks)):
-            out = np.take_along_axis(lv_forms[pick], out, axis=1)  # apply out first
-        return out
-
-    def sample(self, task: "Task", n: int, rng: np.random.Generator) -> dict:
-        self.check_shape(task)
-        x_idx = rng.integers(len(task), size=n)
-        g = self.random_elements(n, rng, task)
-        x = task.inputs()[x_idx]
-        gx = apply(g, x, task.vocab_size)
-        offset = task.arity * task.vocab_size
-        out = g[:, offset:] - offset  # class c -> out[c]
-        return {"x": x_idx, "gx": task.index_of(gx), "out": out}
-
-    def violation(self, task: "Task", instances: dict, logp: LogpFn) -> "torch.Tensor":
-        import torch
-
-        lp_x, lp_gx = logp(instances["x"]), logp(instances["gx"])  # (..., n, C)
-        inv = torch.as_tensor(np.argsort(instances["out"], axis=1), device=lp_x.device)
-        aligned = torch.gather(lp_x, -1, inv.expand_as(lp_x))  # aligned[c'] = p_x[g^-1 c']
-        return kl_sym(aligned, lp_gx)
-
-    def verify(self, task: "Task", *, max_exhaustive: int = 4_000_000, samples: int = 2000,
-               seed: int = 0) -> Verdict:
-        from symreg.symmetry.verification import verify_group_action
-
-        return verify_group_action(self, task, seed=seed)
-
-    def summary(self) -> dict:
-        return {**super().summary(), "order": self.order(),
-                "generators": self.generator_names}
-
-
-def _cycles(g: Permutation) -> str:
-    return str(g.cyclic_form) if g.size < 40 else f"<permutation of {g.size} points>"
+    idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+    vals = np.asarray(vals, dtype=np.int64).reshape(-1)
+    fresh = known[idx] < 0
+    known[idx[fresh]] = vals[fresh]
+    clash = np.unique(idx[known[idx] != vals])
+    new = np.unique(idx[fresh])
+    return new, clash

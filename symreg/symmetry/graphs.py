@@ -3,7 +3,7 @@
 A task on a graph numbers its nodes: token ``t`` is ``nodes[t]``. An
 automorphism is then a permutation ``perm`` of ``range(len(nodes))``, with
 ``perm[t]`` the token of the image of ``nodes[t]``, which is what
-:func:`symreg.symmetry.base.element` takes as ``tokens``. The simplest interface::
+:func:`symreg.symmetry.group.element` takes as ``tokens``. The simplest interface::
 
     gens = automorphism_group_generators(G, nodes)   # small graphs only
     action = GroupAction("automorphism", [element(task, tokens=g.array_form) for g in gens])
@@ -23,10 +23,15 @@ from sympy.combinatorics import Permutation, PermutationGroup
 
 from symreg.errors import InvalidSymmetryError
 
-__all__ = ["automorphism_group_generators", "is_automorphism"]
+__all__ = ["automorphism_group_generators", "is_automorphism", "node_positions"]
 
 
-def _positions(G: nx.Graph, nodes: Sequence) -> dict:
+def node_positions(G: nx.Graph, nodes: Sequence) -> dict:
+    """The token of each node: ``{nodes[t]: t}``, checking that ``nodes`` lists each node of ``G`` once.
+
+    >>> node_positions(nx.path_graph(3), [2, 0, 1])
+    {2: 0, 0: 1, 1: 2}
+    """
     pos = {v: i for i, v in enumerate(nodes)}
     if len(pos) != len(nodes) or len(pos) != G.number_of_nodes() or any(v not in G for v in pos):
         raise InvalidSymmetryError(
@@ -69,7 +74,7 @@ def automorphism_group_generators(G: nx.Graph, nodes: Sequence, *,
     10
     """
     nodes = list(nodes)
-    pos = _positions(G, nodes)
+    pos = node_positions(G, nodes)
     n = len(nodes)
     if n == 0:
         return []
@@ -114,7 +119,7 @@ def is_automorphism(G: nx.Graph, nodes: Sequence, perm) -> bool:
     (True, False)
     """
     nodes = list(nodes)
-    pos = _positions(G, nodes)
+    pos = node_positions(G, nodes)
     n = len(nodes)
     p = np.asarray(getattr(perm, "array_form", perm), dtype=np.int64)
     if p.shape != (n,) or not np.array_equal(np.sort(p), np.arange(n)):

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from symreg.task import Task
 
 GEOMETRY = ("nuclear", "entropy", "lipschitz")
+# symmetry-loss instances at epoch e come from default_rng([e, AUX_SAMPLE_SALT]): the same for
+# every seed and run, so a resumed run and seed k of a batch draw what a single run draws
+AUX_SAMPLE_SALT = 7
 
 
 def _centred(emb: torch.Tensor) -> torch.Tensor:
@@ -106,7 +109,7 @@ def _symmetry_loss(task: "Task", sym, samples: int):
     def loss(trainer, epoch: int) -> torch.Tensor:
         # the same instances for every seed and run at a given epoch: resumable, and seed k
         # of a batch still follows a single run with seed k
-        rng = np.random.default_rng([epoch, 7])
+        rng = np.random.default_rng([epoch, AUX_SAMPLE_SALT])
         inst = sym.sample(task, samples, rng)
         x_all, s = trainer.data.x_all, len(trainer.seeds)
 

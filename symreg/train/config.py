@@ -5,10 +5,13 @@ from dataclasses import dataclass, field, fields
 
 from symreg.errors import UsageError, unknown
 from symreg.registry import model_entries
+from symreg.runs.criterion import GENERALIZE_ACC
 
 
 @dataclass
 class TrainConfig:
+    """Every setting of a training run; a run's config.json holds them under ``train``."""
+
     # data
     train_frac: float = 0.3
     # model
@@ -25,14 +28,14 @@ class TrainConfig:
     eval_every: int = 50
     violation_samples: int = 128  # instances per symmetry, fixed by metrics_seed
     metrics_seed: int = 0
-    generalize_acc: float = 0.99
+    generalize_acc: float = GENERALIZE_ACC  # held-out test accuracy that counts as generalized
     stop_on_generalize: bool = False
     stop_patience: int = 0  # epochs to keep training after generalizing, when stopping
     checkpoint_every_s: float = 60.0  # also save `last` this often, for --resume
     device: str = "auto"
     cuda_graph: bool = True  # on CUDA, full batch: replay each epoch as one captured graph
     seed_chunk: int = 0  # seeds per forward/backward pass; 0 = auto (all on a GPU, cache-sized on a CPU)
-    # acceleration (symreg/accelerate.py)
+    # acceleration (symreg/train/auxiliary.py)
     aux: list = field(default_factory=list)  # "sym:NAME" / "geom:nuclear|entropy|lipschitz"
     aux_weight: float = 1.0  # lambda; the paper's 1.0
     aux_samples: int = 64  # instances per symmetry loss per epoch
@@ -47,6 +50,20 @@ class TrainConfig:
         base = {"train_frac": preset.train_frac, "weight_decay": preset.weight_decay,
                 "epochs": preset.epochs, "model": preset.model, **preset.extra}
         return cls(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
+
+    @classmethod
+    def from_setup(cls, setup) -> "TrainConfig":
+        """The preset's configuration with a :class:`symreg.presets.Setup`'s settings set by name, validated.
+
+        >>> from symreg.presets import resolve
+        >>> cfg = TrainConfig.from_setup(resolve("mod_add", preset="quick", settings={"epochs": 10}))
+        >>> cfg.epochs, cfg.train_frac
+        (10, 0.5)
+        """
+        cfg = cls.from_preset(setup.defaults)
+        for key, value in setup.settings.items():
+            cfg.set(key, value)
+        return cfg.validate()
 
     def validate(self) -> "TrainConfig":
         checks = [

@@ -25,13 +25,16 @@ from typing import Sequence
 import torch
 from torch import nn
 
+# seed k's parameter with salt j is drawn from generator k * SEED_STRIDE + j: distinct
+# (seed, parameter) pairs never share a stream while salts stay below the stride
+SEED_STRIDE = 1_000_003
 
 
 def _normal(seeds: Sequence[int], shape: tuple[int, ...], std: float, salt: int) -> nn.Parameter:
     """One (S, *shape) parameter; seed k's slice depends only on (seed k, salt)."""
     rows = []
     for s in seeds:
-        g = torch.Generator().manual_seed(int(s) * 1_000_003 + salt)
+        g = torch.Generator().manual_seed(int(s) * SEED_STRIDE + salt)
         rows.append(torch.randn(shape, generator=g) * std)
     return nn.Parameter(torch.stack(rows))
 
@@ -106,12 +109,6 @@ class Transformer(nn.Module):
         h = torch.baddbmm(self.b_out.unsqueeze(1), m, self.W_out) + h
         return h @ self.W_U  # (S, N, classes)
 
-    def flops_per_example(self) -> int:
-        """Forward multiply-adds x 2 for one example (matmuls only)."""
-        c, k = self.cfg, self.arity
-        d, hd = c.d_model, c.n_heads * c.d_head
-        return 2 * (hd * d + 2 * d * c.d_mlp + d * self.W_U.shape[-1] + (k + 1) * hd)
-
 
 @dataclass
 class MLPConfig:
@@ -142,7 +139,3 @@ class MLP(nn.Module):
         e = _gather(self.W_E, x).reshape(S, N, k * self.cfg.d_embed)
         h = torch.relu(torch.baddbmm(self.b_1.unsqueeze(1), e, self.W_1))
         return torch.baddbmm(self.b_2.unsqueeze(1), h, self.W_2)
-
-    def flops_per_example(self) -> int:
-        c = self.cfg
-        return 2 * (self.arity * c.d_embed * c.d_hidden + c.d_hidden * self.W_2.shape[-1])

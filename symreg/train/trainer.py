@@ -25,14 +25,14 @@ import torch
 import torch.nn.functional as F
 
 from symreg import __version__
-from symreg.train.auxiliary import GrokFast, make_aux_losses
-from symreg.train.data import make_data, split_rows
 from symreg.errors import UsageError
-from symreg.train.metrics import evaluate, make_probes
-from symreg.train.config import TrainConfig
 from symreg.registry import get_symmetries, get_symmetry, get_task, model_entries, task_entry
-from symreg.runs.rundir import RunDir, checkpoint_schedule, read_json, write_json
-from symreg.runs.reading import held_out_acc
+from symreg.runs.criterion import reaches
+from symreg.runs.rundir import BatchDir, RunDir, checkpoint_schedule, run_paths
+from symreg.train.auxiliary import GrokFast, make_aux_losses
+from symreg.train.config import TrainConfig
+from symreg.train.data import make_data, split_rows
+from symreg.train.metrics import evaluate, make_probes
 
 
 def resolve_device(name: str) -> torch.device:
@@ -55,6 +55,10 @@ def tune_cpu() -> None:
         libc.mallopt(-1, 2**31 - 1)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass
+
+
+# eager steps before a CUDA graph is captured: the allocator and cuBLAS settle on a side stream
+CUDA_GRAPH_WARMUP_STEPS = 3
 
 
 class Trainer:
@@ -100,7 +104,7 @@ class Trainer:
 
     def _augment(self, task, cfg: TrainConfig) -> list:
         """Each seed's split closed under the chosen symmetries, labels deduced, never looked up."""
-        from symreg.symmetry.closure import closure
+        from symreg.symmetry import closure
 
         syms = get_symmetries(task)
         chosen = syms if "all" in cfg.augment else [get_symmetry(task, n) for n in cfg.augment]
@@ -118,7 +122,7 @@ class Trainer:
                 get_symmetry(task, name)
         root = Path(out) if out else default_out(task, seeds)
         single = len(seeds) == 1
-        paths = [root] if single else [root / f"seed-{s}" for s in seeds]
+        paths = [root] if single else [root / BatchDir.seed_name(s) for s in seeds]
         if not single:
             root.mkdir(parents=True, exist_ok=True)
             if any(root.iterdir()):
@@ -136,11 +140,10 @@ class Trainer:
                 "model_sizes": {**getattr(model_entries()[cfg.model].obj, "defaults", {}), **cfg.model_sizes},
                 "batch": None if single else {"dir": str(root), "seeds": list(seeds)},
                 "command": sys.argv, "created": dt.datetime.now().isoformat(timespec="seconds")})
-            np.save(run.path / "split.npy", split)
+            run.write_split(split)
             run.write_status(state="running", epoch=0)
         if not single:
-            write_json(root / "batch.json", {"task": task.name, "seeds": list(seeds),
-                                             "runs": [p.name for p in paths]})
+            BatchDir.write(root, task.name, seeds, [p.name for p in paths])
         return trainer
 
     @classmethod
@@ -148,11 +151,8 @@ class Trainer:
                epochs: int | None = None) -> "Trainer":
         """Continue the run (or batch of runs) in ``path`` from its last checkpoint."""
         path = Path(path)
-        if (path / "batch.json").exists():
-            paths = [path / r for r in read_json(path / "batch.json")["runs"]]
-        elif (path / "config.json").exists():
-            paths = [path]
-        else:
+        paths = run_paths(path)
+        if not paths:
             raise UsageError(f"{path} is not a run directory (no config.json or batch.json).")
         runs = [RunDir(p).lock() for p in paths]
         configs = [r.config for r in runs]
@@ -258,7 +258,7 @@ class Trainer:
         elif not cfg.batch_size:
             if self._use_graph:
                 self._eager_steps += 1
-                if self._eager_steps > 3:  # after warm-up steps on a side stream, capture once
+                if self._eager_steps > CUDA_GRAPH_WARMUP_STEPS:  # warm up on a side stream, then capture once
                     self._capture()
                     self._graph.replay()
                     return
@@ -313,7 +313,7 @@ class Trainer:
                         if not self.active[s]:
                             continue
                         run.append_metrics([row])
-                        if self.generalized[s] is None and (held_out_acc(row) or 0) >= cfg.generalize_acc:
+                        if self.generalized[s] is None and reaches(row, cfg.generalize_acc):
                             self.generalized[s] = e
                     if self.progress:
                         self.progress(e, rows, self)

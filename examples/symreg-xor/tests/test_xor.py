@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 
 import symreg
-from symreg.testing import assert_law, assert_symmetry, group_elements, law_instances, task_inputs
 from symreg.symmetry.verification import verify_task
+from symreg.testing import assert_law, assert_symmetry, group_elements, law_instances, task_inputs
 from symreg_xor import Xor
 
 task = Xor(bits=4)

@@ -1,6 +1,6 @@
 """Leak-free augmentation: close a training split under declared symmetries.
 
-:func:`closure` applies the deduction rules of :mod:`symreg.symmetry.deduce` until
+:func:`closure` applies the deduction rules (:mod:`symreg.symmetry.deduction`) until
 nothing changes: the labels of the closure come from the training labels and
 the declared symmetries only, never from the task's oracle (which
 :func:`closure_report` reads afterwards, to count mismatches). It says which
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from symreg.symmetry.deduce import UNKNOWN, can_deduce, deduce, rule_for  # noqa: F401 - re-exported
 from symreg.errors import UsageError
-from symreg.symmetry.base import Symmetry
+from symreg.symmetry.base import UNKNOWN, Symmetry
+from symreg.symmetry.deduction import rule_for
 
 if TYPE_CHECKING:
     from symreg.task import Task
@@ -73,6 +73,12 @@ def closure(task: "Task", train_rows: np.ndarray, symmetries: Sequence[Symmetry]
     the loop stops when a round adds nothing (``converged``) or after
     ``max_rounds``. ``rounds`` counts the rounds that added something. The
     task's oracle is never called: ``labels`` are the only labels that come in.
+
+    >>> from symreg.registry import get_task, get_symmetries
+    >>> task = get_task("mod_add", p=5)
+    >>> c = closure(task, np.array([0, 1]), get_symmetries(task), labels=np.array([0, 1]))
+    >>> c.n_train, c.n_closed, c.converged
+    (2, 25, True)
     """
     start = time.perf_counter()
     train_rows = np.asarray(train_rows, dtype=np.int64)
@@ -125,6 +131,13 @@ def closure_report(task: "Task", closure: Closure, train_rows: np.ndarray) -> di
 
     The soundness check compares the deduced labels with the oracle's, after
     the deduction: ``mismatches`` must be 0 for verified symmetries.
+
+    >>> from symreg.registry import get_task, get_symmetry
+    >>> task = get_task("mod_add", p=5)
+    >>> c = closure(task, np.array([8]), [get_symmetry(task, "commutativity")], labels=np.array([4]))
+    >>> r = closure_report(task, c, np.array([8]))
+    >>> r["train_after"], r["test_covered"], r["mismatches"]
+    (2, 1, 0)
     """
     train = np.zeros(len(task), dtype=bool)
     train[np.asarray(train_rows, dtype=np.int64)] = True
@@ -169,7 +182,14 @@ def save_split(path, closure: Closure, train_rows: np.ndarray, meta: dict) -> Pa
     """Write the closure's rows and labels, the original training rows and ``meta`` to an .npz.
 
     ``meta`` should name the task, params, seed, train_frac and symmetries; it
-    is stored as a JSON string (key ``meta``).
+    is stored as a JSON string (key ``meta``). Read it back with :func:`load_split`.
+
+    >>> import tempfile
+    >>> from symreg.registry import get_task
+    >>> c = closure(get_task("mod_add", p=5), np.array([8]), [], labels=np.array([4]))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     save_split(Path(tmp) / "split", c, np.array([8]), {}).name
+    'split.npz'
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -182,7 +202,21 @@ def save_split(path, closure: Closure, train_rows: np.ndarray, meta: dict) -> Pa
 
 
 def load_split(path) -> SavedSplit:
-    """Read a split written by :func:`save_split`."""
-    with np.load(Path(path), allow_pickle=False) as f:
-        return SavedSplit(rows=f["rows"], labels=f["labels"], train_rows=f["train_rows"],
-                          meta=json.loads(str(f["meta"])))
+    """Read a split written by :func:`save_split`.
+
+    >>> import tempfile
+    >>> from symreg.registry import get_task
+    >>> task = get_task("mod_add", p=5)
+    >>> c = closure(task, np.array([8]), [], labels=np.array([4]))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     back = load_split(save_split(Path(tmp) / "split", c, np.array([8]), {"task": "mod_add"}))
+    >>> back.rows.tolist(), back.labels.tolist(), back.meta
+    ([8], [4], {'task': 'mod_add'})
+    """
+    try:
+        with np.load(Path(path), allow_pickle=False) as f:
+            return SavedSplit(rows=f["rows"], labels=f["labels"], train_rows=f["train_rows"],
+                              meta=json.loads(str(f["meta"])))
+    except (OSError, ValueError, KeyError) as err:
+        raise UsageError(f"{str(path)!r} is not a split written by save_split (.npz with rows, labels, "
+                         f"train_rows and meta): {err}") from None
