@@ -17,13 +17,13 @@ import json
 from pathlib import Path
 
 import symreg
-from symreg.util.parsing import parse_seeds
-from symreg.diagnose.phases import event_table, events
 from symreg.diagnose.early_warning import analyse
+from symreg.diagnose.phases import event_table, events
 from symreg.diagnose.warning_report import markdown, summary_rows
 from symreg.plots.dynamics import plot_dynamics, plot_violation_scatter
 from symreg.runs.reading import load_runs
-from symreg.train.trainer import Trainer, TrainConfig
+from symreg.train.trainer import TrainConfig, Trainer
+from symreg.util.parsing import parse_seeds
 
 
 def train_batch(task, cfg, seeds, path):

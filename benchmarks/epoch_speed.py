@@ -29,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import symreg
 from symreg.train.reference import ReferenceTransformer
-from symreg.train.trainer import Trainer, TrainConfig
+from symreg.train.trainer import TrainConfig, Trainer
 
 RESULTS = Path(__file__).parent / "results"
 

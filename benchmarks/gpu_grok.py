@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 import symreg
+from symreg.train.trainer import TrainConfig, Trainer
 from symreg.util.parsing import parse_seeds
-from symreg.train.trainer import Trainer, TrainConfig
 
 
 def kernel_share(trainer, epochs=200):

@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 from symreg import get_task, task_entries
-from symreg.train.trainer import Trainer, TrainConfig
+from symreg.train.trainer import TrainConfig, Trainer
 
 BUILT_IN_PLUGINS = ("algebraic", "structural", "relational")
 

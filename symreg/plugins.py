@@ -8,6 +8,7 @@ declares a misspelled hook, or whose hook raises is skipped and listed in
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import sys
 from importlib.metadata import entry_points
@@ -15,11 +16,15 @@ from importlib.metadata import entry_points
 import pluggy
 
 from symreg import hookspecs
-from symreg.default_plugins import models as default_models
+
+# symreg's own hook implementations, loaded by name as entry points are (llm's DEFAULT_PLUGINS):
+# registered name -> module. The core never imports them statically.
+DEFAULT_PLUGINS = {"symreg.default_models": "symreg.default_plugins.models"}
 
 pm = pluggy.PluginManager("symreg")
 pm.add_hookspecs(hookspecs)
-pm.register(default_models, name="symreg.default_models")
+for _name, _module in DEFAULT_PLUGINS.items():
+    pm.register(importlib.import_module(_module), name=_name)
 
 failures: dict[str, str] = {}  # plugin name -> why it was skipped
 distributions: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)

@@ -5,7 +5,7 @@ import pytest
 
 from symreg.plugins import add_plugin, failures, pm
 from symreg.runs.rundir import read_metrics
-from symreg.train.trainer import Trainer, TrainConfig
+from symreg.train.trainer import TrainConfig, Trainer
 
 TINY = {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}
 

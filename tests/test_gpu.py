@@ -6,7 +6,7 @@ import torch
 
 from symreg import get_task
 from symreg.runs.rundir import read_metrics
-from symreg.train.trainer import Trainer, TrainConfig
+from symreg.train.trainer import TrainConfig, Trainer
 from tests.helpers import TINY, run_interrupted
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

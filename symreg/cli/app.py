@@ -12,6 +12,7 @@ import click
 
 from symreg import __version__
 from symreg.errors import SymregError
+from symreg.util.parsing import parse_set
 
 
 class Group(click.Group):
@@ -47,6 +48,15 @@ def cli() -> None:
         symreg show mod_add -P p=97       # a task, its encoding and symmetries
         symreg verify --all               # prove every declared symmetry
     """
+
+
+def settings_from(pairs: tuple[str, ...], **options) -> dict:
+    """Trainer settings: the typed options that were given (not None), then ``--set`` pairs over them.
+
+    >>> settings_from(("lr=0.003",), lr=0.001, epochs=None, device="cpu")
+    {'lr': 0.003, 'device': 'cpu'}
+    """
+    return {**{k: v for k, v in options.items() if v is not None}, **parse_set(pairs)}
 
 
 def emit(obj) -> None:

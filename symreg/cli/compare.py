@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from symreg.cli.app import PARAM, cli
+from symreg.cli.app import PARAM, cli, settings_from
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
-from symreg.util.parsing import parse_set
 from symreg.util.tables import text_table
 
 
@@ -40,9 +39,8 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
     from symreg.experiments import compare as run_comparison
     from symreg.experiments.comparison import table
 
-    options = {"model": model, "epochs": epochs, "train_frac": train_frac, "lr": lr,
-               "weight_decay": weight_decay, "device": device, "eval_every": eval_every}
-    settings = {**{k: v for k, v in options.items() if v is not None}, **parse_set(settings)}
+    settings = settings_from(settings, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
+                             weight_decay=weight_decay, device=device, eval_every=eval_every)
     progress = Progress(quiet or as_json)
 
     def on_method(method: str) -> None:

@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from symreg.cli.app import PARAM, cli
+from symreg.cli.app import PARAM, cli, settings_from
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
 from symreg.runs.criterion import GENERALIZE_ACC
-from symreg.util.parsing import parse_seeds, parse_set
+from symreg.util.parsing import parse_seeds
 
 
 @cli.command()
@@ -55,10 +55,9 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
     else:
         if not task_name:
             raise click.UsageError("Missing argument 'TASK' (or use --resume RUN_DIR).")
-        options = {"model": model, "epochs": epochs, "train_frac": train_frac, "lr": lr,
-                   "weight_decay": weight_decay, "device": device, "eval_every": eval_every,
-                   "stop_on_generalize": stop_on_generalize or None, "augment": list(augment) or None}
-        settings = {**{k: v for k, v in options.items() if v is not None}, **parse_set(settings)}
+        settings = settings_from(settings, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
+                                 weight_decay=weight_decay, device=device, eval_every=eval_every,
+                                 stop_on_generalize=stop_on_generalize or None, augment=list(augment) or None)
         trainer = new_trainer(task_name, params, preset, parse_seeds(seeds) if seeds else [seed], out, **settings)
     stop_politely_on_sigterm()
     progress = Progress(quiet or as_json)

@@ -8,6 +8,7 @@ warning of generalization over many runs, and ``markdown(result)`` /
 """
 from __future__ import annotations
 
+from symreg.diagnose.api import diagnose, runs_table, warning_for
 from symreg.diagnose.detector import (
     FALLBACK_HORIZON,
     MAX_FPR,
@@ -21,7 +22,7 @@ from symreg.diagnose.detector import (
     run_sort_key,
     sign_test,
 )
-from symreg.diagnose.early_warning import analyse, default_horizon, split_runs
+from symreg.diagnose.early_warning import analyse, check_options, default_horizon, split_runs
 from symreg.diagnose.phases import Thresholds, event_table, events, organization_epoch, violation_fall
 from symreg.diagnose.report import run_report, set_report
 from symreg.diagnose.signals import BASELINES, DEFAULT_SIGNALS, check_signals, predicted_epoch, signal_series
@@ -39,8 +40,10 @@ __all__ = [
     "calibrate_threshold",
     "check_horizon",
     "check_max_fpr",
+    "check_options",
     "check_signals",
     "default_horizon",
+    "diagnose",
     "evaluate_detector",
     "event_table",
     "events",
@@ -53,6 +56,7 @@ __all__ = [
     "roc_auc",
     "run_report",
     "run_sort_key",
+    "runs_table",
     "set_report",
     "sign_test",
     "sign_test_p",
@@ -60,4 +64,5 @@ __all__ = [
     "split_runs",
     "summary_rows",
     "violation_fall",
+    "warning_for",
 ]

@@ -52,20 +52,21 @@ def load(paths: Iterable, warn: Callable[[str], None] | None = None) -> tuple[li
         warn(line)
     runs = [r for r in runs if r.rows]
     if not runs:
-        raise UsageError("No run with metrics to diagnose in " + ", ".join(paths) + ".")
+        why = f" ({'; '.join(problems)})" if problems else ""
+        raise UsageError("No run with metrics to diagnose in " + ", ".join(paths) + why + ".")
     return runs, warnings
 
 
-def early_warning(runs: list[Run], signals: Iterable[str] | None = None, horizon: int | None = None,
+def warning_for(runs: list[Run], signals: Iterable[str] | None = None, horizon: int | None = None,
                   max_fpr: float = MAX_FPR, generalize_acc: float | None = None) -> dict | None:
     """The early-warning detector evaluated over ``runs`` (None for fewer than two runs)."""
-    if len(runs) < 2:
-        return None
-    from symreg.diagnose.early_warning import analyse
+    from symreg.diagnose.early_warning import analyse, check_options
     from symreg.diagnose.signals import DEFAULT_SIGNALS
 
-    return analyse(runs, signals=tuple(signals or ()) or DEFAULT_SIGNALS, horizon=horizon, max_fpr=max_fpr,
-                   generalize_acc=generalize_acc)
+    signals = check_options(runs, tuple(signals or ()) or DEFAULT_SIGNALS, horizon, max_fpr)  # even for one run
+    if len(runs) < 2:
+        return None
+    return analyse(runs, signals=signals, horizon=horizon, max_fpr=max_fpr, generalize_acc=generalize_acc)
 
 
 def diagnose(paths: Iterable, *, signals: Iterable[str] | None = None, horizon: int | None = None,
@@ -81,7 +82,7 @@ def diagnose(paths: Iterable, *, signals: Iterable[str] | None = None, horizon: 
     th = thresholds(**levels)
     runs, warnings = load(paths, warn)
     evs = [events(r, th) for r in runs]
-    warning = early_warning(runs, signals, horizon, max_fpr, th.generalize_acc)  # a bad signal stops here
+    warning = warning_for(runs, signals, horizon, max_fpr, th.generalize_acc)  # a bad signal stops here
     if write:  # only once nothing can fail any more
         for run, ev in zip(runs, evs):
             RunDir(run.path).write_events(ev)

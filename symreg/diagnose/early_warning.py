@@ -5,9 +5,8 @@ run's maximum instance-level symmetry violation falls below a task-specific
 level, the run reaches perfect test accuracy. This module turns that claim into
 a detector and scores it on runs, next to the baselines the field uses, in the
 protocol of the F-I-T "hard indicators" study: thresholds calibrated on some
-seeds, lead time and false alarms measured on held-out seeds, ROC-AUC
-(peers.md, "Early-warning prior art" and Sec. 4 item 6). Pure Python and
-numpy; it reads :class:`symreg.runs.reading.Run` objects, never a model.
+seeds, lead time and false alarms measured on held-out seeds, ROC-AUC.
+Pure Python and numpy; it reads :class:`symreg.runs.reading.Run` objects, never a model.
 
 Choices, and why
 ----------------
@@ -125,6 +124,26 @@ from symreg.runs.criterion import generalization_epoch, thresholds_of
 from symreg.runs.reading import Run
 
 HORIZON_FRACTION = 0.1  # default horizon: this share of the longest calibration run
+
+
+def check_options(runs=(), signals=DEFAULT_SIGNALS, horizon: float | None = None, max_fpr: float = MAX_FPR,
+                  level: str = "sample") -> list[str]:
+    """The signals, once every option of :func:`analyse` is valid; else a :class:`~symreg.errors.UsageError`.
+
+    Call it before anything is written, even for one run (which :func:`analyse` needs two of).
+
+    >>> check_options(signals=["violation"], max_fpr=0.1)
+    ['violation']
+    >>> check_options(horizon=-1)
+    Traceback (most recent call last):
+    symreg.errors.UsageError: horizon = -1 must be a positive number of epochs.
+    """
+    signals = check_signals(signals, runs)
+    check_max_fpr(max_fpr)
+    check_horizon(horizon)
+    if level not in FPR_LEVELS:
+        raise unknown("false-positive level", level, FPR_LEVELS)
+    return signals
 
 
 def split_runs(runs, calibrate_fraction: float = 0.5, seed: int = 0,
@@ -246,11 +265,7 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
     >>> v["threshold"], v["held_out"]["pooled"]["roc_auc"], v["held_out"]["lead_time"]["median"]
     (1.0, 1.0, 20.0)
     """
-    signals = check_signals(signals, runs)
-    check_max_fpr(max_fpr)
-    check_horizon(horizon)
-    if level not in FPR_LEVELS:
-        raise unknown("false-positive level", level, FPR_LEVELS)
+    signals = check_options(runs, signals, horizon, max_fpr, level)
     notes: list[str] = []
     usable = []
     for run in runs:

@@ -64,7 +64,12 @@ class Thresholds:
                 raise UsageError(msg + ".")
 
     def for_run(self, run: Run) -> dict:
-        """These thresholds with ``generalize_acc`` resolved for ``run`` (as ``events.json`` records them)."""
+        """These thresholds with ``generalize_acc`` resolved for ``run`` (as ``events.json`` records them).
+
+        >>> from pathlib import Path
+        >>> Thresholds().for_run(Run(Path("r"), {"train": {"generalize_acc": 0.9}}, []))["generalize_acc"]
+        0.9
+        """
         level = run_threshold(run.config) if self.generalize_acc is None else self.generalize_acc
         return {**asdict(self), "generalize_acc": level}
 

@@ -6,6 +6,7 @@ the other figures. Each writes one PNG and returns its path.
 """
 from __future__ import annotations
 
+from symreg.plots.api import plot
 from symreg.plots.dynamics import (
     plot_dynamics,
     plot_test_accuracy,
@@ -20,6 +21,7 @@ __all__ = [
     "circle_frequency",
     "embedding_pca",
     "load_embedding",
+    "plot",
     "plot_dynamics",
     "plot_embedding",
     "plot_test_accuracy",

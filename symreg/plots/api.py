@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
-from symreg.diagnose.api import early_warning, load, thresholds
+from symreg.diagnose.api import load, thresholds, warning_for
 from symreg.diagnose.detector import MAX_FPR
 from symreg.diagnose.phases import events
 from symreg.runs.reading import Run
@@ -47,7 +47,7 @@ def plot(paths: Iterable, out: str | Path | None = None, symmetry: str | None = 
     runs, _ = load(paths, warn)
     evs = [events(r, th) for r in runs]
     check_symmetry(runs, symmetry)
-    warning = early_warning(runs, signals, horizon, max_fpr, th.generalize_acc)  # before anything is written
+    warning = warning_for(runs, signals, horizon, max_fpr, th.generalize_acc)  # before anything is written
     out_dir = Path(out) if out else Path(paths[0]) / "plots"
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -51,14 +51,22 @@ def _params(config: dict) -> str:
 
 
 def run_title(run: Run) -> str:
-    """'mod_add (p=97), seed 0' for a title."""
+    """'mod_add (p=97), seed 0' for a title.
+
+    >>> run_title(Run(Path("r"), {"task": "mod_add", "params": {"p": 97}, "seed": 0}, []))
+    'mod_add (p=97), seed 0'
+    """
     c = run.config
     params = _params(c)
     return f"{c.get('task', '?')}{f' ({params})' if params else ''}, seed {c.get('seed', '?')}"
 
 
 def run_settings(run: Run) -> str:
-    """One line of training settings for a subtitle."""
+    """One line of training settings for a subtitle.
+
+    >>> run_settings(Run(Path("r"), {"train": {"model": "mlp", "train_frac": 0.3, "weight_decay": 1.0}}, []))
+    'mlp, train 30%, wd 1'
+    """
     t = run.config.get("train", {})
     sizes = run.config.get("model_sizes") or t.get("model_sizes") or {}
     size = f" d_model={sizes['d_model']}" if "d_model" in sizes else ""
@@ -196,9 +204,9 @@ def plot_dynamics(run: Run, ev: dict, path) -> Path:
         if gen is not None:
             verdict = f"generalized at epoch {gen}"
         else:
-            _, test = run.series("test_acc")
+            _, test = run.generalization_series()  # outside the closure, for augmented runs
             known = [v for v in test if v is not None]
-            best = f", best test acc {max(known):.2f}" if known else ""
+            best = f", best test acc {max(known):.2f} < {_level(run, ev):g}" if known else ""
             verdict = f"NEVER generalized (by epoch {last}{best})"
         if ev.get("running"):
             verdict += " \u2014 still running"

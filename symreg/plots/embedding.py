@@ -18,7 +18,12 @@ CIRCLE_SCORE = 0.7  # phase coherence above which a PC pair is drawn as a circle
 
 
 def load_embedding(run: Run, which: str = "last") -> tuple[np.ndarray, dict]:
-    """The token embedding ``model.W_E`` of a checkpoint (numpy) and the checkpoint's metadata."""
+    """The token embedding ``model.W_E`` of a checkpoint (numpy) and the checkpoint's metadata.
+
+    >>> load_embedding(Run(Path("/nonexistent"), {}, []))
+    Traceback (most recent call last):
+    symreg.errors.UsageError: /nonexistent/checkpoints/last.safetensors does not exist; /nonexistent has no checkpoint to plot.
+    """
     import json
 
     from safetensors import safe_open

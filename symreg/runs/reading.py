@@ -92,7 +92,12 @@ def find_runs(paths) -> tuple[list[Path], list[str]]:
 
 
 def load_run(path: Path) -> Run:
-    """Read one run; raises UsageError only when nothing at all can be read."""
+    """Read one run; raises UsageError only when nothing at all can be read.
+
+    >>> load_run("/nonexistent")
+    Traceback (most recent call last):
+    symreg.errors.UsageError: /nonexistent: config.json is missing or unreadable (FileNotFoundError).
+    """
     path = Path(path)
     rd = RunDir(path)
     try:
@@ -117,7 +122,11 @@ def load_run(path: Path) -> Run:
 
 
 def load_runs(paths) -> tuple[list[Run], list[str]]:
-    """Every readable run under ``paths``, and the messages about what could not be read."""
+    """Every readable run under ``paths``, and the messages about what could not be read.
+
+    >>> load_runs(["/nonexistent"])
+    ([], ['/nonexistent: does not exist'])
+    """
     dirs, problems = find_runs(paths)
     runs = []
     for d in dirs:

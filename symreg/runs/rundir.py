@@ -39,7 +39,13 @@ BATCH = "batch.json"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never half."""
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x.bin"
+    >>> write_atomic(path, b"new"); path.read_bytes()
+    b'new'
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -54,12 +60,23 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_json(path: Path, obj) -> None:
-    """Write ``obj`` as indented JSON with sorted keys, atomically (the format of every JSON file here)."""
+    """Write ``obj`` as indented JSON with sorted keys, atomically (the format of every JSON file here).
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x.json"
+    >>> write_json(path, {"b": 1, "a": [2]}); read_json(path)
+    {'a': [2], 'b': 1}
+    """
     write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
 
 
 def read_json(path: Path) -> dict:
-    """The JSON in ``path``; a missing or malformed file is a :class:`~symreg.errors.UsageError`."""
+    """The JSON in ``path``; a missing or malformed file is a :class:`~symreg.errors.UsageError`.
+
+    >>> read_json("/nonexistent/config.json")
+    Traceback (most recent call last):
+    symreg.errors.UsageError: /nonexistent/config.json does not exist.
+    """
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -118,7 +135,14 @@ def checkpoint_schedule(epochs: int) -> list[int]:
 
 
 class RunDir:
-    """One run's directory; create it with :meth:`create`, open an old one with ``RunDir(path)``."""
+    """One run's directory; create it with :meth:`create`, open an old one with ``RunDir(path)``.
+
+    >>> import tempfile
+    >>> run = RunDir.create(Path(tempfile.mkdtemp()) / "run")
+    >>> run.write_config({"task": "mod_add", "seed": 0}); run.append_metrics([{"epoch": 0, "test_acc": 0.1}])
+    >>> RunDir.is_run(run.path), run.config["seed"], run.metrics()
+    (True, 0, ([{'epoch': 0, 'test_acc': 0.1}], None))
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -266,7 +290,14 @@ class RunDir:
 
 
 class BatchDir:
-    """A batch of seeds: ``batch.json`` (task, seeds, run names) and one run directory per seed."""
+    """A batch of seeds: ``batch.json`` (task, seeds, run names) and one run directory per seed.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> batch = BatchDir.write(root, "mod_add", [0, 5], [BatchDir.seed_name(s) for s in (0, 5)])
+    >>> BatchDir.is_batch(root), [p.name for p in batch.run_paths()], batch.read()["seeds"]
+    (True, ['seed-0', 'seed-5'], [0, 5])
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

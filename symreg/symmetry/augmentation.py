@@ -5,7 +5,7 @@ nothing changes: the labels of the closure come from the training labels and
 the declared symmetries only, never from the task's oracle (which
 :func:`closure_report` reads afterwards, to count mismatches). It says which
 test cells a model could get right by symmetry alone, so accuracy can be
-reported inside and outside it (research/peers.md section 4 item 3).
+reported inside and outside it (no public grokking codebase does this).
 
 >>> from symreg.registry import get_task, get_symmetry
 >>> task = get_task("mod_add", p=5)

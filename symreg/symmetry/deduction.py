@@ -2,7 +2,7 @@
 
 The labels it produces are *deduced*: they come from the training labels and
 the declared symmetries, never from the task's oracle. This is the "orbit
-closure" of research/peers.md section 4 item 3: it says which test cells a
+closure" of the training set: it says which test cells a
 model could get right by symmetry alone, so accuracy can be reported inside
 and outside it, and an augmented training set carries no oracle labels.
 

@@ -1,11 +1,11 @@
 """Train and resume from Python: what ``symreg train`` does, returning the run directories.
 
 >>> import tempfile
->>> out = tempfile.mkdtemp()
->>> paths = train("mod_add", {"p": 5}, seeds="0-1", out=out, epochs=2, eval_every=1,
-...               model_sizes={"d_model": 8, "n_heads": 1, "d_head": 8, "d_mlp": 8}, device="cpu")
->>> [p.name for p in paths]
-['seed-0', 'seed-1']
+>>> with tempfile.TemporaryDirectory() as out:
+...     paths = train("mod_add", {"p": 5}, seeds="0-1", out=out, epochs=2, eval_every=1,
+...                   model_sizes={"d_model": 8, "n_heads": 1, "d_head": 8, "d_mlp": 8}, device="cpu")
+...     [p.name for p in paths], [p.name for p in resume(out, epochs=3)]
+(['seed-0', 'seed-1'], ['seed-0', 'seed-1'])
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ auxiliary term named by a method string:
   neighbouring tokens (``Task.geometry_edges``) divided by the mean squared
   distance over all pairs: a scale-free smoothness prior.
 
-The paper gives no formula for the three priors (research/paper.md 6.2);
+The paper (arXiv 2603.01968, Sec. 6.2) gives no formula for the three priors;
 these are the choices, made scale-free so that ``lambda = 1`` means the same
 thing on every task.
 

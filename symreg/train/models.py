@@ -14,7 +14,7 @@ a readout token (Nanda's "=") appended after the inputs, read at the last
 position. With one layer only the last position reaches the loss, so only its
 query is computed, and keys and values come from per-token tables
 (``W_E @ W_K``): the same function as computing every position, at a quarter
-of the FLOPs (see research/perf-anchors.md).
+of the FLOPs (``benchmarks/epoch_speed.py`` measures both).
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import ctypes
 import datetime as dt
 import sys
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
@@ -44,7 +45,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def tune_cpu() -> None:
-    """CPU allocator settings that matter for long runs (research/perf-anchors.md, section 5).
+    """CPU allocator settings that matter for long runs (glibc mmap/trim thresholds).
 
     Denormal flushing, the other one, is switched on only while :meth:`Trainer.run`
     runs, since it is process-wide floating-point state that callers may rely on.
@@ -286,7 +287,7 @@ class Trainer:
                 self._update(self.data.x_train, self.data.y_train, self.data.w_train)
             self._graph = graph
         except RuntimeError as err:  # fall back to eager steps, loudly
-            print(f"symreg: CUDA graph capture failed ({err}); continuing without it", file=sys.stderr)
+            warnings.warn(f"symreg: CUDA graph capture failed ({err}); continuing without it", RuntimeWarning)
             self._use_graph, self._graph = False, None
             self._update(self.data.x_train, self.data.y_train, self.data.w_train)
 
