@@ -13,46 +13,66 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from symreg.errors import UsageError, unknown
+from symreg.errors import UsageError
+from symreg.limits import check_closure
 from symreg.presets import Params, resolve
 from symreg.registry import get_symmetries
+from symreg.util.parsing import check_seed
+
+
+def split_file(out: str | Path, force: bool = False) -> Path:
+    """The .npz path ``out`` names (``.npz`` appended as :func:`symreg.symmetry.save_split` does), when it
+    may be written: a file already there is refused unless ``force``, a directory always.
+
+    >>> split_file("closed").name
+    'closed.npz'
+    """
+    path = Path(out)
+    path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    if path.is_dir():
+        raise UsageError(f"--out {path} is a directory; give a file name such as {path / 'split.npz'}.")
+    if path.exists() and not force:
+        raise UsageError(f"--out {path} already exists; choose another name, or overwrite it with --force.")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"--out {path}: {parent} is a file, not a directory.")
+    return path
 
 
 def augment_split(task, params: Params = None, preset: str = "paper", *, train_frac: float | None = None,
                   seed: int = 0, symmetries: Iterable[str] = (), max_rounds: int = 100, verify: bool = False,
-                  out: str | Path | None = None) -> dict:
-    """Close the split of ``task`` under ``symmetries`` (default: every declared one with a deduction rule).
+                  out: str | Path | None = None, force: bool = False) -> dict:
+    """Close the split of ``task`` under ``symmetries`` (default, or ``"all"``: every declared one with a
+    deduction rule).
 
-    ``train_frac`` defaults to the preset's. With ``verify``, each chosen
+    ``train_frac`` defaults to the preset's and is held to the trainer's rules
+    (:func:`symreg.train.config.check_train_frac`). With ``verify``, each chosen
     symmetry is first checked against the oracle and a failing one refused.
-    With ``out``, the closed split is written to that ``.npz`` file. The report
-    (:func:`symreg.symmetry.closure_report`) adds seed, train_frac,
-    skipped (declared symmetries without a rule, when none were named) and out.
+    With ``out``, the closed split is written to that ``.npz`` file, which must
+    not exist unless ``force``. Every argument is checked before anything is
+    computed or written. The report (:func:`symreg.symmetry.closure_report`)
+    adds seed, train_frac, skipped (declared symmetries without a rule, when
+    none were named) and out.
     """
     from symreg.symmetry import can_deduce, closure, closure_report, save_split
+    from symreg.train.config import augment_symmetries, check_train_frac
     from symreg.train.data import split_rows
 
     setup = resolve(task, params, preset)
     task = setup.task
-    frac = setup.defaults.train_frac if train_frac is None else train_frac
-    if not 0 < frac < 1:
-        raise UsageError(f"--train-frac {frac} must be between 0 and 1 (exclusive).")
-    if max_rounds < 1:
-        raise UsageError(f"--max-rounds {max_rounds} must be at least 1.")
-    declared = {s.name: s for s in get_symmetries(task)}
-    names = list(dict.fromkeys(symmetries))
-    for n in names:
-        if n not in declared:
-            raise unknown(f"symmetry of task '{task.name}'", n, declared)
-        if not can_deduce(declared[n]):
-            rules = [k for k, s in declared.items() if can_deduce(s)]
-            raise UsageError(f"Symmetry {n!r} of task '{task.name}' has no deduction rule; "
-                             f"usable: {', '.join(rules) or '(none)'}.")
+    check_seed(seed)
+    frac = check_train_frac(setup.defaults.train_frac if train_frac is None else train_frac, len(task))
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
+        raise UsageError(f"--max-rounds {max_rounds!r} must be an integer of at least 1.")
+    target = split_file(out, force) if out else None
+    declared = get_symmetries(task)
+    names = [] if "all" in symmetries else list(dict.fromkeys(symmetries))  # "all": as the trainer takes it
     if names:
-        syms, skipped = [declared[n] for n in names], []
+        syms, skipped = augment_symmetries(task, names), []
     else:
-        syms = [s for s in declared.values() if can_deduce(s)]
-        skipped = [n for n, s in declared.items() if not can_deduce(s)]
+        syms = [s for s in declared if can_deduce(s)]
+        skipped = [s.name for s in declared if not can_deduce(s)]
+    check_closure(task, syms)  # memory of the domain and the closure (symreg.limits), before either is built
     if verify:
         for s in syms:
             verdict = s.verify(task, seed=seed)
@@ -63,9 +83,9 @@ def augment_split(task, params: Params = None, preset: str = "paper", *, train_f
     closed = closure(task, train_rows, syms, labels=task.labels[train_rows], max_rounds=max_rounds)
     report = closure_report(task, closed, train_rows)
     report.update({"seed": seed, "train_frac": frac, "skipped": skipped, "out": None})
-    if out:
+    if target is not None:
         meta = {"task": task.name, "version": task.version, "params": task.params, "seed": seed,
                 "train_frac": frac, "symmetries": [s.name for s in syms], "rounds": closed.rounds,
                 "converged": closed.converged}
-        report["out"] = str(save_split(out, closed, train_rows, meta))
+        report["out"] = str(save_split(target, closed, train_rows, meta))
     return report

@@ -23,6 +23,11 @@ class UnknownNameError(UsageError, KeyError):
         return str(self.args[0])
 
 
+class SymregWarning(UserWarning):
+    """Something the user should know that does not stop the command (a damaged checkpoint skipped);
+    the CLI shows it as one ``warning:`` line."""
+
+
 class PluginError(SymregError):
     """A plugin broke a registration rule (duplicate name, wrong type)."""
 

@@ -1,9 +1,13 @@
 """The plugin manager: entry points in group ``symreg``, loaded once, failures recorded.
 
-``SYMREG_LOAD_PLUGINS`` restricts loading to a comma-separated list of
-entry-point names (an empty value loads none). A plugin that fails to import,
-declares a misspelled hook, or whose hook raises is skipped and listed in
-``failures`` (and by ``symreg plugins``) with its error; the others still work.
+Entry points load in a fixed order: symreg's own distribution first, then the
+others by entry-point name; where two plugins register the same task name, the
+first loaded wins (:mod:`symreg.registry`). ``SYMREG_LOAD_PLUGINS`` restricts
+loading to a comma-separated list of entry-point names (an empty value loads
+none); a name that is no entry point is an error that lists the ones there are.
+A plugin that fails to import, declares a misspelled hook, or whose hook raises
+is skipped and listed in ``failures`` (and by ``symreg plugins``) with its
+error; the others still work.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from importlib.metadata import entry_points
 import pluggy
 
 from symreg import hookspecs
+from symreg.errors import unknown
 
 # symreg's own hook implementations, loaded by name as entry points are (llm's DEFAULT_PLUGINS):
 # registered name -> module. The core never imports them statically.
@@ -41,11 +46,15 @@ def load_plugins() -> None:
     if getattr(sys, "_called_from_test", False) and wanted is None:
         return
     names = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
-    found = set()
-    for ep in entry_points(group="symreg"):
+    eps = sorted(entry_points(group="symreg"), key=_load_order)
+    missing = sorted((names or set()) - {ep.name for ep in eps})
+    if missing:
+        _loaded = False  # the same error on every lookup, until the variable is fixed
+        raise unknown("plugin in SYMREG_LOAD_PLUGINS (an entry-point name in group 'symreg')",
+                      missing[0], {ep.name for ep in eps})
+    for ep in eps:
         if names is not None and ep.name not in names:
             continue
-        found.add(ep.name)
         if pm.has_plugin(ep.name) or ep.name in failures:
             continue
         try:
@@ -56,8 +65,12 @@ def load_plugins() -> None:
         add_plugin(module, ep.name)
         if ep.dist is not None and pm.has_plugin(ep.name):
             distributions[ep.name] = (ep.dist.name, ep.dist.version)
-    for missing in sorted((names or set()) - found):
-        failures[missing] = "not found: no entry point of that name in group 'symreg'"
+
+
+def _load_order(ep) -> tuple[bool, str]:
+    """symreg's own plugins first, then the others by entry-point name."""
+    dist = getattr(ep, "dist", None)
+    return (getattr(dist, "name", None) != "symreg", ep.name)
 
 
 def add_plugin(plugin: object, name: str) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Union
 
 from symreg.errors import UsageError, unknown
+from symreg.limits import check_domain
 from symreg.registry import get_task, parse_params, task_entries
 from symreg.task import Preset, Task
 
@@ -81,6 +82,9 @@ def resolve(task: str | Task, params: Params = None, preset: str = "paper",
 
     ``settings`` are TrainConfig fields by name (``{"epochs": 2000, "lr": 3e-3}``);
     they are checked when applied (:meth:`symreg.train.TrainConfig.from_setup`).
+    Every user of a Setup enumerates the task's domain, so a domain that would
+    not fit in memory is refused here, before anything is built
+    (:func:`symreg.limits.check_domain`).
 
     >>> resolve(get_task("mod_add", p=7), preset="quick").task.params
     {'p': 7}
@@ -88,6 +92,8 @@ def resolve(task: str | Task, params: Params = None, preset: str = "paper",
     if isinstance(task, Task):
         if params:
             raise UsageError(f"Task '{task.name}' is already built; give parameters with its name instead.")
+        check_domain(task)
         return Setup(task, preset, preset_of(task, preset), dict(settings or {}))
     built = resolve_task(task, params, preset)
+    check_domain(built)
     return Setup(built, preset, preset_of(built, preset), dict(settings or {}))

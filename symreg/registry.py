@@ -1,7 +1,13 @@
 """Lookups over what the plugins registered: tasks, symmetries, models.
 
 Hooks are called one plugin at a time, so each registration is stamped with
-the plugin that supplied it and a plugin whose hook raises is skipped alone.
+the plugin that supplied it, and a plugin that breaks a rule loses only what
+it broke: a hook that raises skips that plugin's hook; a registration that is
+not a Task, or names a task (or model) that an earlier plugin already
+registered, is ignored and noted (:func:`plugin_problems`, ``symreg plugins``).
+The first registration of a name wins, in plugin load order (symreg's own
+plugins first, then the others by entry-point name): installing a plugin never
+takes a task away from the ones loaded before it.
 
 >>> task = get_task("mod_add", p=5)
 >>> task.label(task.inputs()[:3]).tolist()
@@ -13,7 +19,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from symreg.errors import PluginError, unknown
+from symreg.errors import PluginError, SymregError, unknown
+from symreg.limits import check_symmetries
 from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
 from symreg.symmetry.base import Symmetry
 from symreg.symmetry.verification import set_symmetry_source
@@ -34,17 +41,39 @@ class Entry:
         return distributions.get(self.plugin, (None, None))[1]
 
 
+# what the last lookups ignored, by hook (or "symmetries of TASK") and plugin
+_problems: dict[str, dict[str, list[str]]] = {}
+
+
+def _note(where: str, plugin: str, message: str) -> None:
+    notes = _problems.setdefault(where, {}).setdefault(plugin, [])
+    if message not in notes:
+        notes.append(message)
+
+
+def plugin_problems() -> dict[str, str]:
+    """Per plugin, what of it does not work: why it failed to load, and what the last lookups ignored.
+
+    >>> plugin_problems().get("algebraic") is None
+    True
+    """
+    out: dict[str, list[str]] = {name: [why] for name, why in failures.items()}
+    for by_plugin in _problems.values():
+        for plugin, notes in by_plugin.items():
+            out.setdefault(plugin, []).extend(n for n in notes if n not in out.get(plugin, []))
+    return {plugin: "; ".join(notes) for plugin, notes in sorted(out.items()) if notes}
+
+
 def _collect(hook_name: str, make_register: Callable[[str, list], Callable]) -> list:
     load_plugins()
     hook = getattr(pm.hook, hook_name)
+    _problems[hook_name] = {}
     out: list = []
     for impl in hook.get_hookimpls():  # registration order
         name = plugin_name(impl.plugin)
         got: list = []
         try:
             impl.function(**{a: make_register(name, got) for a in impl.argnames})
-        except PluginError:
-            raise
         except Exception as err:  # a broken plugin must not break symreg
             failures[name] = f"hook {hook_name} raised {type(err).__name__}: {err}"
             continue
@@ -55,27 +84,35 @@ def _collect(hook_name: str, make_register: Callable[[str, list], Callable]) -> 
 def _task_register(plugin: str, got: list) -> Callable:
     def register(cls: type) -> None:
         if not (inspect.isclass(cls) and issubclass(cls, Task)):
-            raise PluginError(f"Plugin {plugin!r} registered {cls!r}, which is not a Task subclass.")
-        if getattr(cls, "domain", None) not in DOMAINS:
-            raise PluginError(f"Task {cls.__name__} of plugin {plugin!r} has domain "
-                              f"{getattr(cls, 'domain', None)!r}; valid: {', '.join(DOMAINS)}.")
-        got.append(Entry(cls.name, cls, plugin))
+            _note("register_tasks", plugin, f"registered {cls!r}, which is not a Task subclass (ignored)")
+        elif getattr(cls, "domain", None) not in DOMAINS:
+            _note("register_tasks", plugin, f"task class {cls.__name__} has domain "
+                  f"{getattr(cls, 'domain', None)!r}, not one of {', '.join(DOMAINS)} (ignored)")
+        elif not isinstance(getattr(cls, "name", None), str):
+            _note("register_tasks", plugin, f"task class {cls.__name__} has no name (ignored)")
+        else:
+            got.append(Entry(cls.name, cls, plugin))
     return register
 
 
+def _first_wins(entries: list[Entry], hook: str, kind: str) -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.name in out:
+            _note(hook, entry.plugin, f"{kind} {entry.name!r} is already registered by plugin "
+                  f"{out[entry.name].plugin!r}, loaded first (this registration is ignored)")
+            continue
+        out[entry.name] = entry
+    return dict(sorted(out.items()))
+
+
 def task_entries() -> dict[str, Entry]:
-    """Every registered task class by name; a name registered twice is an error.
+    """Every registered task class by name; a name registered again by a later plugin is ignored.
 
     >>> task_entries()["mod_add"].obj.domain
     'algebraic'
     """
-    out: dict[str, Entry] = {}
-    for entry in _collect("register_tasks", _task_register):
-        if entry.name in out:
-            raise PluginError(f"Task {entry.name!r} is registered by both plugin "
-                              f"{out[entry.name].plugin!r} and plugin {entry.plugin!r}.")
-        out[entry.name] = entry
-    return dict(sorted(out.items()))
+    return _first_wins(_collect("register_tasks", _task_register), "register_tasks", "task")
 
 
 def get_task(name: str, **params: Any) -> Task:
@@ -133,18 +170,38 @@ def get_symmetries(task: Task) -> list[Symmetry]:
     >>> [s.name for s in get_symmetries(get_task("mod_add", p=5))]
     ['commutativity', 'translation', 'scaling', 'associativity']
     """
+    check_symmetries(task)  # the token maps are O(vocabulary) each: refuse before building them
     syms = list(task.symmetries())
-    for entry in _collect("register_symmetries", _symmetry_register):
-        if entry.name == task.name:
-            made = entry.obj(task)
-            syms.extend(made if isinstance(made, (list, tuple)) else [made])
     seen: set[str] = set()
     for s in syms:
         if not isinstance(s, Symmetry):
-            raise PluginError(f"Task {task.name!r} got {s!r}, which is not a Symmetry.")
+            raise PluginError(f"Task {task.name!r} declares {s!r}, which is not a Symmetry.")
         if s.name in seen:
-            raise PluginError(f"Task {task.name!r} has two symmetries named {s.name!r}.")
+            raise PluginError(f"Task {task.name!r} declares two symmetries named {s.name!r}.")
         seen.add(s.name)
+    where = f"symmetries of {task.name}"
+    _problems[where] = {}
+    for entry in _collect("register_symmetries", _symmetry_register):
+        if entry.name != task.name:
+            continue
+        try:
+            made = entry.obj(task)
+        except SymregError:
+            raise
+        except Exception as err:  # a broken plugin loses its symmetry, not the task
+            _note(where, entry.plugin, f"its symmetry factory for task {task.name!r} raised "
+                  f"{type(err).__name__}: {err} (ignored)")
+            continue
+        for s in made if isinstance(made, (list, tuple)) else [made]:
+            if not isinstance(s, Symmetry):
+                _note(where, entry.plugin, f"registered {s!r} for task {task.name!r}, which is not a "
+                      "Symmetry (ignored)")
+            elif s.name in seen:
+                _note(where, entry.plugin, f"symmetry {s.name!r} of task {task.name!r} is already declared "
+                      "(this one is ignored)")
+            else:
+                seen.add(s.name)
+                syms.append(s)
     return syms
 
 
@@ -170,15 +227,28 @@ def _model_register(plugin: str, got: list) -> Callable:
 
 
 def model_entries() -> dict[str, Entry]:
-    """Every registered model factory by name.
+    """Every registered model factory by name (the first registration of a name wins).
 
     >>> sorted(model_entries())[:2]
     ['mlp', 'transformer']
     """
-    out: dict[str, Entry] = {}
-    for entry in _collect("register_models", _model_register):
-        if entry.name in out:
-            raise PluginError(f"Model {entry.name!r} is registered by both plugin "
-                              f"{out[entry.name].plugin!r} and plugin {entry.plugin!r}.")
-        out[entry.name] = entry
-    return dict(sorted(out.items()))
+    return _first_wins(_collect("register_models", _model_register), "register_models", "model")
+
+
+def probe_symmetry_plugins() -> None:
+    """Build each task plugins register symmetries for (default parameters), so that broken factories are noted.
+
+    What :func:`plugin_problems` then reports for them is what ``symreg plugins`` shows.
+    """
+    entries, _problems["symmetry targets"] = task_entries(), {}
+    registered = _collect("register_symmetries", _symmetry_register)
+    for entry in registered:
+        if entry.name not in entries:
+            _note("symmetry targets", entry.plugin, f"registered a symmetry for task {entry.name!r}, "
+                  "which no plugin registers (ignored)")
+    for name in dict.fromkeys(e.name for e in registered):
+        if name in entries:
+            try:
+                get_symmetries(entries[name].obj())
+            except SymregError:
+                pass  # the task's own fault, shown when it is used

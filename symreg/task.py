@@ -15,6 +15,8 @@ and ``symmetries``.
 from __future__ import annotations
 
 import functools
+import math
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
@@ -79,13 +81,37 @@ class Preset:
     note: str = ""
 
 
-def is_prime(n: int) -> bool:
-    """Trial-division primality, enough for task sizes.
+_WITNESSES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
 
-    >>> [n for n in range(20) if is_prime(n)]
-    [2, 3, 5, 7, 11, 13, 17, 19]
+
+def is_prime(n: int) -> bool:
+    """Primality, fast at any size: Miller-Rabin with the first 12 primes as witnesses.
+
+    Exact below 3.3e24 (every parameter a task can use); a strong
+    probable-prime test above.
+
+    >>> [n for n in range(20) if is_prime(n)], is_prime(2**61 - 1), is_prime(10**18 + 1)
+    ([2, 3, 5, 7, 11, 13, 17, 19], True, False)
     """
-    return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
+    if n < 2:
+        return False
+    for w in _WITNESSES:
+        if n % w == 0:
+            return n == w
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for w in _WITNESSES:
+        x = pow(w, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
 
 
 class Task(ABC):
@@ -138,9 +164,31 @@ class Task(ABC):
     def slot_tokens(self) -> list[np.ndarray]:
         """The tokens allowed in each input slot; the domain is their product."""
 
+    def slot_sizes(self) -> list[int]:
+        """How many distinct tokens each slot allows, without listing the domain.
+
+        The default lists each slot's tokens (after a check that a slot's worth
+        of tokens fits in memory); a task with a large vocabulary overrides it
+        with a formula, so that its size is known before anything is allocated.
+        """
+        from symreg.limits import check
+
+        check({"token lists": 8 * 4 * self.vocab_size}, f"Listing the tokens of task '{self.name}'")
+        return [len(np.unique(np.asarray(s, dtype=np.int64))) for s in self.slot_tokens()]
+
     @property
     def arity(self) -> int:
-        return len(self.slot_tokens())
+        return len(self.slot_sizes())
+
+    @property
+    def size(self) -> int:
+        """Number of inputs (the product of the slot sizes): cheap, nothing is enumerated.
+
+        >>> from symreg.registry import get_task
+        >>> get_task("mod_add", p=10**9 + 7).size
+        1000000014000000049
+        """
+        return math.prod(int(n) for n in self.slot_sizes())
 
     @abstractmethod
     def label(self, x: np.ndarray) -> np.ndarray:
@@ -191,14 +239,22 @@ class Task(ABC):
 
     @property
     def encoding_example(self) -> str:
-        """One worked example of the token encoding, in words."""
-        x = self.inputs()[len(self) // 3 + 1]
+        """One worked example of the token encoding, in words (row ``size // 3 + 1``, not enumerated)."""
+        slots = [np.unique(np.asarray(s, dtype=np.int64)) for s in self.slot_tokens()]
+        i = min(self.size // 3 + 1, self.size - 1)
+        x = np.zeros(len(slots), dtype=np.int64)
+        for j in range(len(slots) - 1, -1, -1):  # lexicographic: the last slot varies fastest
+            i, r = divmod(i, len(slots[j]))
+            x[j] = slots[j][r]
         y = int(self.label(x[None])[0])
         return f"{self.decode(x)} -> tokens {tuple(int(t) for t in x)} -> class {y}"
 
     # --- the domain ----------------------------------------------------------
     @functools.cached_property
     def _domain(self) -> tuple[np.ndarray, np.ndarray]:
+        from symreg.limits import check_domain
+
+        check_domain(self)  # refuse before allocating what cannot fit
         slots = [np.unique(np.asarray(s, dtype=np.int64)) for s in self.slot_tokens()]
         grids = np.meshgrid(*slots, indexing="ij")
         x = np.stack([g.reshape(-1) for g in grids], axis=1)
@@ -225,7 +281,13 @@ class Task(ABC):
         return y
 
     def __len__(self) -> int:
-        return len(self.inputs())
+        n = self.size
+        if n > sys.maxsize:  # len() cannot say it; nothing could enumerate it either
+            from symreg.limits import TooLargeError, count
+
+            raise TooLargeError(f"Task '{self.name}' with {self.params} has {count(n)} inputs, more than "
+                                f"can be indexed ({sys.maxsize:,}); use smaller parameters.")
+        return n
 
     def contains(self, x: np.ndarray) -> np.ndarray:
         """Whether each row of ``x`` is in the domain."""
@@ -258,7 +320,7 @@ class Task(ABC):
             "arity": self.arity,
             "vocab_size": self.vocab_size,
             "n_classes": self.n_classes,
-            "size": len(self),
+            "size": self.size,
         }
 
     def __repr__(self) -> str:

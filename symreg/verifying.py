@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Iterable, Iterator
 
-from symreg.errors import unknown
+from symreg.errors import UsageError, unknown
+from symreg.limits import check_verify
 from symreg.presets import Params
 from symreg.registry import get_symmetries, get_task, task_entries
 from symreg.symmetry import MAX_EXHAUSTIVE
@@ -33,15 +34,22 @@ def iter_verify(names: Iterable[str] | None = None, params: Params = None, *, ma
                 samples: int = 2000, seed: int = 0) -> Iterator[dict]:
     """Check every declared symmetry of the tasks ``names`` (None: every registered task), one result at a time.
 
-    Names and parameters are checked before anything is verified. ``params``
-    (``{"p": 7}`` or ``["p=7"]``) go to each task that takes them; with
-    ``names=None`` and ``params``, only the tasks taking one of them are verified.
-    Each result: task, params, symmetry, kind, ok, checked, method, seconds,
-    counterexample (a dict, or None).
+    Names, parameters, options and sizes are checked before anything is
+    verified: a task whose verification would not fit in memory
+    (:func:`symreg.limits.check_verify`) is refused, not sampled, since a group
+    action's check is a proof over every input. ``params`` (``{"p": 7}`` or
+    ``["p=7"]``) go to each task that takes them; with ``names=None`` and
+    ``params``, only the tasks taking one of them are verified. Each result:
+    task, params, symmetry, kind, ok, checked, method, seconds, counterexample
+    (a dict, or None).
     """
+    for option, value, least in (("--max-exhaustive", max_exhaustive, 0), ("--samples", samples, 1),
+                                 ("--seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise UsageError(f"{option} {value!r} must be an integer of at least {least}.")
     entries = task_entries()
     every = names is None
-    names = list(entries) if every else list(names)
+    names = list(entries) if every else list(dict.fromkeys(names))
     for name in names:  # fail on a bad name before any work
         if name not in entries:
             get_task(name)
@@ -49,19 +57,21 @@ def iter_verify(names: Iterable[str] | None = None, params: Params = None, *, ma
     where = "any task" if every else ", ".join(repr(n) for n in names)
     raw, texts = _given(params, known, where)
     wanted = [n for n in names if not (every and raw) or set(raw) & set(entries[n].obj.parameters)]
-    return _verify(wanted, raw, texts, max_exhaustive, samples, seed)
-
-
-def _verify(names: list[str], raw: dict, texts: bool, max_exhaustive: int, samples: int,
-            seed: int) -> Iterator[dict]:
-    entries = task_entries()
-    for name in names:
+    jobs = []
+    for name in wanted:
         spec = entries[name].obj.parameters
-        own = {k: spec[k].parse(k, v) if texts else v for k, v in raw.items() if k in spec}
-        task = get_task(name, **own)
-        for sym in get_symmetries(task):
+        task = get_task(name, **{k: spec[k].parse(k, v) if texts else v for k, v in raw.items() if k in spec})
+        syms = get_symmetries(task)
+        check_verify(task, syms, max_exhaustive)
+        jobs.append((task, syms))
+    return _verify(jobs, max_exhaustive, samples, seed)
+
+
+def _verify(jobs: list, max_exhaustive: int, samples: int, seed: int) -> Iterator[dict]:
+    for task, syms in jobs:
+        for sym in syms:
             v = sym.verify(task, max_exhaustive=max_exhaustive, samples=samples, seed=seed)
-            yield {"task": name, "params": task.params, "symmetry": v.symmetry, "kind": v.kind, "ok": v.ok,
+            yield {"task": task.name, "params": task.params, "symmetry": v.symmetry, "kind": v.kind, "ok": v.ok,
                    "checked": v.checked, "method": v.method, "seconds": round(v.seconds, 3),
                    "counterexample": vars(v.counterexample) if v.counterexample else None}
 

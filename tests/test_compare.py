@@ -72,8 +72,9 @@ def test_cli_bad_method_is_one_line_exit_2(tmp_path):
 
 def test_cli_compare_end_to_end_and_rerun_skips_finished_methods(tmp_path):
     out = tmp_path / "c"
-    args = ["compare", "mod_add", "-P", "p=11", "--methods", "baseline,sym:commutativity", "--seeds", "0-1",
-            "--epochs", "20", "--eval-every", "10", "--set", f"model_sizes={TINY}", "--json", "--out", str(out)]
+    common = ["--methods", "baseline,sym:commutativity", "--epochs", "20", "--eval-every", "10",
+              "--set", f"model_sizes={TINY}", "--json", "--out", str(out)]
+    args = ["compare", "mod_add", "-P", "p=11", "--seeds", "0-1", *common]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output)
@@ -88,8 +89,9 @@ def test_cli_compare_end_to_end_and_rerun_skips_finished_methods(tmp_path):
     assert (out / "baseline" / "seed-0" / "metrics.jsonl").read_text() == metrics  # not retrained
     assert all(m["solved"] + m["never"] == 2 and m["solved"] == sum(e is not None for e in m["epochs"])
                for m in summary["methods"])
-    for change in (["-P", "p=13"], ["--seeds", "0-2"], ["--set", "weight_decay=0.5"]):
-        clash = CliRunner().invoke(cli, args + change)
+    for change in (["-P", "p=13", "--seeds", "0-1"], ["-P", "p=11", "--seeds", "0-2"],
+                   ["-P", "p=11", "--seeds", "0-1", "--set", "weight_decay=0.5"]):  # a key given twice is refused
+        clash = CliRunner().invoke(cli, ["compare", "mod_add", *change, *common])
         assert clash.exit_code == 2, clash.output
         assert "choose another --out" in clash.output and len(clash.output.strip().splitlines()) == 1
     assert (out / "baseline" / "seed-0" / "metrics.jsonl").read_text() == metrics  # nothing overwritten

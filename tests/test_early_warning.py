@@ -419,3 +419,39 @@ def test_analyse_uses_each_runs_own_generalization_threshold():
     res = ew.analyse(runs, signals=("violation",))
     assert res["protocol"]["generalize_acc"] == [0.04, 0.99] and res["protocol"]["n_generalized"] == 3
     assert "0.04 or 0.99 (each run's own)" in ew.markdown(res)
+
+
+# ----------------------------------------------------------------------------- too few runs to mean anything
+
+@pytest.mark.parametrize("n_gen, n_never, too_few", [(1, 1, True), (6, 3, True), (7, 3, False), (12, 8, False)])
+def test_fewer_than_five_held_out_runs_are_flagged_not_scored(n_gen, n_never, too_few):
+    res = ew.analyse(batch(n_gen, n_never))
+    held = len(res["protocol"]["held_out_runs"])
+    assert res["too_few_runs"] is too_few is (held < 5)
+    md = _assert_renders(res)
+    if too_few:
+        assert res["notes"][0].startswith(f"only {held} held-out run") and "too few (< 5)" in res["notes"][0]
+        assert "ROC-AUC held-out" not in md and "| violation |" not in md and "too few (< 5)" in md
+        assert "`too_few_runs`" in md
+        assert res["signals"]["violation"]["held_out"]["pooled"]  # the numbers stay in the JSON
+    else:
+        assert "too few" not in json.dumps(res) and "| violation |" in md
+
+
+def test_diagnose_labels_an_early_warning_over_two_runs_as_meaningless(tmp_path):
+    from click.testing import CliRunner
+
+    from symreg.cli import cli
+    from symreg.runs.rundir import RunDir
+
+    for run in batch(1, 1):
+        rd = RunDir.create(tmp_path / f"seed-{run.config['seed']}")
+        rd.write_config(run.config)
+        rd.append_metrics(run.rows)
+    text = CliRunner().invoke(cli, ["diagnose", str(tmp_path)])
+    assert text.exit_code == 0, text.output
+    assert "not evaluated: only 1 held-out run (of 2): too few (< 5)" in text.output
+    assert "ROC-AUC held-out" not in text.output and "violation " not in text.output
+    data = json.loads(CliRunner().invoke(cli, ["diagnose", str(tmp_path), "--json"]).output)
+    assert data["early_warning"]["too_few_runs"] is True and "too few" in data["early_warning"]["notes"][0]
+    assert data["generalization"]["runs"] == 2

@@ -59,7 +59,9 @@ def test_preset_resolution_layers_preset_params_and_settings():
 
 
 def test_one_key_value_parser_for_params_and_settings():
-    assert parse_pairs(["a=1", "b=x", "a=2"], "--set") == {"a": 2, "b": "x"}
+    assert parse_pairs(["a=1", "b=x"], "--set") == {"a": 1, "b": "x"}
+    with pytest.raises(UsageError, match=r"^--set 'a' is given twice \('a=1', then 'a=2'\); give it once\.$"):
+        parse_pairs(["a=1", "b=x", "a=2"], "--set")
     with pytest.raises(UsageError, match=r"^--set 'x' must look like key=value\.$"):
         parse_pairs(["x"], "--set")
     with pytest.raises(UsageError, match=r"^Parameter 'p' must look like key=value\.$"):

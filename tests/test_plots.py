@@ -185,3 +185,128 @@ def test_set_report_counts_generalized_runs_and_adds_sections(tiny_runs, tmp_pat
         assert "median 400, range 300 to 500" in text
     assert "](scatter.png)" in text and "## Early warning" in text and "lead time: 40 epochs" in text
     assert text.count("never (by") == sum(not ev["generalized"] for ev in evs)
+
+
+# ------------------------------------------------- the figure shades what the report tabulates
+def run_on_disk(path: Path, gen: int | None, organizes: bool, seed: int = 0, last: int = 1200) -> Path:
+    """A run directory: memorizes at 100, commutativity falls 3 decades over 200-300, generalizes at
+    ``gen``; its effective dimension reaches its floor at 510 (``organizes``) or falls until the end."""
+    from symreg.runs.rundir import RunDir
+
+    rows = []
+    for e in range(0, last + 1, 50):
+        fall = min(1.0, max(0.0, (e - 200) / 100))
+        rows.append({"epoch": e, "train_acc": min(1.0, e / 100), "test_acc": 1.0 if gen is not None and e >= gen else 0.2,
+                     "violation_max": {"commutativity": 10 ** (-3 * fall)},
+                     "violation_mean": {"commutativity": 10 ** (-3 * fall - 1)},
+                     "eff_dim": max(6, 40 - e // 15) if organizes else 40 - e // 40})
+    rd = RunDir.create(path)
+    rd.write_config({"task": "mod_add", "params": {"p": 97}, "seed": seed,
+                     "train": {"model": "transformer", "train_frac": 0.5, "weight_decay": 1.0, "lr": 1e-3,
+                               "epochs": last}})
+    rd.append_metrics(rows)
+    rd.write_status(state="done", epoch=last, generalized_epoch=gen)
+    return path
+
+
+def shaded_spans(fig) -> set[tuple[str, float, float]]:
+    """(stage, start, end) of every shaded band in the figure's panels, checked equal across panels."""
+    import matplotlib.colors as mcolors
+
+    from symreg.plots.dynamics import STAGE_COLOURS
+
+    names = {mcolors.to_hex(c): s for s, c in STAGE_COLOURS.items()}
+    per_axis = []
+    for ax in fig.axes:
+        spans = set()
+        for p in ax.patches:
+            if hasattr(p, "get_width"):
+                x0, x1 = p.get_x(), p.get_x() + p.get_width()
+            else:  # matplotlib < 3.9 draws axvspan as a Polygon
+                xs = np.asarray(p.get_xy())[:, 0]
+                x0, x1 = xs.min(), xs.max()
+            spans.add((names.get(mcolors.to_hex(p.get_facecolor(), keep_alpha=False), "?"), float(x0), float(x1)))
+        per_axis.append(spans)
+    assert all(s == per_axis[0] for s in per_axis), "the panels shade different stages"
+    return per_axis[0]
+
+
+def report_stages(report: Path) -> set[tuple[str, float, float]]:
+    """The rows of the report's stage table."""
+    text = report.read_text()
+    assert "Stages (shaded in the dynamics figure):" in text
+    table = text.split("Stages (shaded in the dynamics figure):")[1].split("\n\n")[1]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    return {(r[0], float(r[1]), float(r[2])) for r in rows}
+
+
+@pytest.fixture
+def captured_figures(monkeypatch):
+    """The figures symreg.plots.dynamics saves, by file name (inspected before they are closed)."""
+    import symreg.plots.dynamics as dyn
+
+    seen = {}
+    save = dyn.save_figure
+
+    def saving(fig, path):
+        seen[Path(path).name] = {"spans": shaded_spans(fig) if Path(path).name == "dynamics.png" else None,
+                                 "title": fig.axes[0].get_title() if fig.axes else "",
+                                 "legend": [t.get_text() for lg in fig.legends for t in lg.get_texts()]}
+        return save(fig, path)
+
+    monkeypatch.setattr(dyn, "save_figure", saving)
+    return seen
+
+
+@pytest.mark.parametrize("organizes", [False, True])
+def test_the_dynamics_figure_shades_exactly_the_stages_the_report_lists(tmp_path, captured_figures, organizes):
+    from symreg.plots import plot
+
+    path = run_on_disk(tmp_path / "run", gen=400, organizes=organizes)
+    ev = events(load_run(path))
+    assert (ev["geometric_organization"] is not None) == organizes
+    [report] = plot([path], out=tmp_path / "plots")
+    spans = captured_figures["dynamics.png"]["spans"]
+    assert spans == report_stages(report)
+    assert spans == {(s["stage"], s["start"], s["end"]) for s in ev["stages"]}
+    stages = {s for s, _, _ in spans}
+    text = report.read_text()
+    legend = captured_figures["dynamics.png"]["legend"]
+    if organizes:
+        assert stages == {"memorization", "symmetry acquisition", "geometric organization"}
+        assert f"| geometric organization (eff. dim at its floor) | {ev['geometric_organization']} |" in text
+    else:  # not reached: no band, no stage row, and both say so
+        assert stages == {"memorization", "symmetry acquisition"}
+        assert "| geometric organization (eff. dim at its floor) | not reached (by 1200) |" in text
+        assert "geometric organization: not reached by epoch 1200" in legend
+
+
+def test_report_and_figure_are_drawn_from_the_same_events(tmp_path, monkeypatch):
+    """plot() hands one events dict to the figure and the report: their stages cannot drift apart."""
+    import symreg.diagnose.report as report
+    import symreg.plots.dynamics as dyn
+    from symreg.plots import plot
+
+    got = {}
+    draw, write = dyn.plot_dynamics, report.run_report
+    monkeypatch.setattr(dyn, "plot_dynamics", lambda run, ev, path: got.setdefault("figure", ev) and draw(run, ev, path))
+    monkeypatch.setattr(report, "run_report",
+                        lambda run, ev, figs, out: got.setdefault("report", ev) and write(run, ev, figs, out))
+    plot([run_on_disk(tmp_path / "run", gen=600, organizes=False)], out=tmp_path / "plots")
+    assert got["figure"] is got["report"]
+
+
+def test_one_median_in_the_diagnose_output_the_summary_and_the_scatter(tmp_path, captured_figures):
+    from click.testing import CliRunner
+
+    from symreg.cli import cli
+    from symreg.plots import plot
+
+    paths = [run_on_disk(tmp_path / "runs" / f"seed-{s}", gen=g, organizes=True, seed=s)
+             for s, g in ((0, 750), (1, 800))]
+    out = CliRunner().invoke(cli, ["diagnose", str(tmp_path / "runs")])
+    assert out.exit_code == 0, out.output
+    assert "2 of 2 runs generalized; epoch median 775, range 750-800" in out.output
+    summary = plot(paths, out=tmp_path / "plots")[-1].read_text()
+    assert "2 of 2 runs generalized; epoch median 775, range 750-800" in summary
+    assert "2 of 2 runs generalized; epoch median 775" in captured_figures["violation_scatter.png"]["title"]

@@ -15,7 +15,6 @@ from click.testing import CliRunner
 
 import symreg
 from symreg import GroupAction, Param, Preset, Task, element, hookspecs
-from symreg.errors import PluginError
 from symreg.plugins import add_plugin, failures, pm
 from symreg.registry import get_symmetries, get_task, model_entries, task_entries
 from tests.helpers import registered
@@ -109,15 +108,83 @@ def test_plugin_hooks_have_tests():
     assert names <= tested, f"Plugin hooks missing tests: {sorted(names - tested)}"
 
 
-def test_duplicate_task_name_is_an_error_naming_both_plugins():
-    class Twin:
-        @symreg.hookimpl
-        def register_tasks(self, register):
-            register(Xor)
+class Twin:
+    """Registers test_xor again, and a task of its own."""
 
+    @symreg.hookimpl
+    def register_tasks(self, register):
+        register(Xor)
+        register(Xor2)
+
+
+class Xor2(Xor):
+    name = "test_xor2"
+
+
+def plugin_rows() -> dict[str, dict]:
+    result = CliRunner().invoke(symreg.cli.cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert isinstance(rows, list) and all(set(r) >= {"name", "tasks", "error", "loaded"} for r in rows)
+    return {r["name"]: r for r in rows}
+
+
+def test_a_task_name_registered_twice_keeps_the_first_and_ignores_only_the_second():
     with registered(TaskPlugin(), "first"), registered(Twin(), "second"):
-        with pytest.raises(PluginError, match="'test_xor' is registered by both plugin 'first' and plugin 'second'"):
-            task_entries()
+        entries = task_entries()
+        assert entries["test_xor"].plugin == "first"  # first registered wins, in load order
+        assert entries["test_xor2"].plugin == "second"  # the later plugin keeps its other tasks
+        assert "graph_cycle" in entries and get_task("graph_cycle", n=8).size == 64
+        rows = plugin_rows()
+        assert rows["first"]["error"] is None and rows["first"]["tasks"] == ["test_xor"]
+        assert rows["second"]["tasks"] == ["test_xor2"]
+        assert "'test_xor' is already registered by plugin 'first'" in rows["second"]["error"]
+        assert rows["algebraic"]["error"] is None
+        text = CliRunner().invoke(symreg.cli.cli, ["plugins"]).output
+        assert "second" in text and "ERROR: task 'test_xor' is already registered" in text
+        shown = CliRunner().invoke(symreg.cli.cli, ["show", "graph_cycle", "-P", "n=8"])
+        assert shown.exit_code == 0 and "graph_cycle" in shown.output
+    with registered(Twin(), "second"):  # alone, nothing conflicts
+        assert task_entries()["test_xor"].plugin == "second" and plugin_rows()["second"]["error"] is None
+
+
+def test_a_model_name_registered_twice_keeps_the_built_in():
+    class Shadow:
+        @symreg.hookimpl
+        def register_models(self, register):
+            register("transformer", lambda task, seeds, **kw: None)
+
+    with registered(Shadow(), "shadow"):
+        assert model_entries()["transformer"].plugin == "symreg.default_models"
+        assert "'transformer' is already registered" in plugin_rows()["shadow"]["error"]
+
+
+def test_a_plugin_run_as_the_real_cli_cannot_take_other_tasks_down(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys, symreg\n"
+        "from symreg.plugins import add_plugin, load_plugins\n"
+        "from symreg_algebraic.modular import ModAdd\n"
+        "class Dup:\n"
+        "    @symreg.hookimpl\n"
+        "    def register_tasks(self, register):\n"
+        "        register(ModAdd)\n"
+        "load_plugins()\n"  # the installed plugins first: Dup is loaded after them
+        "add_plugin(Dup(), 'dup')\n"
+        "sys.argv = ['symreg'] + sys.argv[1:]\n"
+        "from symreg.cli import main\n"
+        "main()\n")
+    env = {k: v for k, v in os.environ.items() if k != "SYMREG_LOAD_PLUGINS"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True)
+
+    shown = run("show", "graph_cycle", "-P", "n=8")
+    assert shown.returncode == 0 and "plugin structural" in shown.stdout, shown.stderr
+    assert "plugin algebraic" in run("show", "mod_add", "-P", "p=5").stdout
+    listed = run("plugins", "--json")
+    rows = {r["name"]: r for r in json.loads(listed.stdout)}
+    assert "'mod_add' is already registered by plugin 'algebraic'" in rows["dup"]["error"]
 
 
 def test_misspelled_hook_is_rejected_loudly(capsys):
@@ -152,20 +219,37 @@ def test_raising_hook_skips_only_that_plugin():
         names = task_entries()
         assert "mod_add" in names
         assert failures["broken"] == "hook register_tasks raised RuntimeError: boom"
-        result = CliRunner().invoke(symreg.cli.cli, ["plugins", "--json"])
-        row = next(r for r in json.loads(result.output) if r["name"] == "broken")
-        assert "boom" in row["error"]
+        assert "boom" in plugin_rows()["broken"]["error"]
 
 
-def test_registering_a_non_task_is_an_error():
+def test_registering_a_non_task_is_ignored_and_shown():
     class NotATask:
         @symreg.hookimpl
         def register_tasks(self, register):
             register(dict)
+            register(Xor)
 
     with registered(NotATask(), "notatask"):
-        with pytest.raises(PluginError, match="not a Task subclass"):
-            task_entries()
+        assert task_entries()["test_xor"].plugin == "notatask" and "mod_add" in task_entries()
+        assert "not a Task subclass" in plugin_rows()["notatask"]["error"]
+
+
+def test_a_broken_symmetry_factory_loses_its_symmetry_not_the_task():
+    class BadSyms:
+        @symreg.hookimpl
+        def register_symmetries(self, register):
+            register("mod_add", lambda task: 1 / 0)
+            register("mod_mul", lambda task: "not a symmetry")
+            register("mod_sub", lambda task: GroupAction("commutativity", [element(task, slots=[1, 0])]))
+            register("no_such_task", lambda task: [])
+
+    with registered(BadSyms(), "badsyms"):
+        for name in ("mod_add", "mod_mul", "mod_sub"):
+            task = get_task(name, p=7)
+            assert [s.name for s in get_symmetries(task)] == [s.name for s in task.symmetries()]
+        error = plugin_rows()["badsyms"]["error"]
+        assert "ZeroDivisionError" in error and "not a Symmetry" in error
+        assert "'commutativity' of task 'mod_sub' is already declared" in error and "no_such_task" in error
 
 
 def test_plugin_that_fails_to_import_is_listed_with_its_error(monkeypatch):
@@ -174,14 +258,29 @@ def test_plugin_that_fails_to_import_is_listed_with_its_error(monkeypatch):
     fake = [EntryPoint("ghost", "symreg_no_such_module", "symreg")]
     monkeypatch.setattr(plugins, "entry_points", lambda group: fake)
     monkeypatch.setattr(plugins, "_loaded", False)
-    monkeypatch.setenv("SYMREG_LOAD_PLUGINS", "ghost,missing")
+    monkeypatch.setenv("SYMREG_LOAD_PLUGINS", "ghost")
     plugins.load_plugins()
     try:
         assert failures["ghost"].startswith("import failed: ModuleNotFoundError")
-        assert failures["missing"].startswith("not found")
         assert "mod_add" in task_entries()
+        assert plugin_rows()["ghost"] == {**plugin_rows()["ghost"], "loaded": False, "tasks": []}
     finally:
-        failures.pop("ghost"), failures.pop("missing")
+        failures.pop("ghost")
+
+
+def test_an_unknown_name_in_symreg_load_plugins_is_an_error_listing_the_entry_points(monkeypatch):
+    import symreg.plugins as plugins
+    from symreg.errors import UsageError
+
+    fake = [EntryPoint("ghost", "symreg_no_such_module", "symreg")]
+    monkeypatch.setattr(plugins, "entry_points", lambda group: fake)
+    monkeypatch.setattr(plugins, "_loaded", False)
+    monkeypatch.setenv("SYMREG_LOAD_PLUGINS", "ghost,missing")
+    with pytest.raises(UsageError, match=r"'missing'.* Available: ghost\."):
+        plugins.load_plugins()
+    with pytest.raises(UsageError, match="'missing'"):  # every lookup, not only the first
+        plugins.load_plugins()
+    assert "ghost" not in failures  # nothing was loaded
 
 
 def _run_installed(env_value):

@@ -93,7 +93,7 @@ def error_of(text: str) -> str:
     ('preset = "fast"\n[[task]]\nname = "mod_add"', ["preset = 'fast' is not one of paper, quick"]),
     ('[train]\nepochs = "ten"\n[[task]]\nname = "mod_add"', ["[train] epochs = 'ten' must be of type int"]),
     ('[train]\nstop_on_generalize = 1\n[[task]]\nname = "mod_add"', ["stop_on_generalize = 1 must be of type bool"]),
-    ('[train]\ntrain_frac = 1.5\n[[task]]\nname = "mod_add"', ["Train fraction 1.5 must be in (0, 1)"]),
+    ('[train]\ntrain_frac = 1.5\n[[task]]\nname = "mod_add"', ["train_frac = 1.5 must be a finite number in [0.01, 1)"]),
     ('name = "a b"\n[[task]]\nname = "mod_add"', ["name = 'a b'"]),
     ('seeds = "0-1"', ["no [[task]] table"]),
     ('[task]\nname = "mod_add"', ["write [[task]], not [task]"]),
@@ -191,6 +191,25 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_dry_run_refuses_a_huge_point_or_grid_fast_and_writes_nothing(tmp_path, monkeypatch):
+    huge = '[[task]]\nname = "mod_add"\nparams = { p = [7, 1000003, 2000003] }\n'
+    start = time.perf_counter()
+    result = invoke("sweep", "run", write(tmp_path, spec_text(huge)), "--out", tmp_path / "o", "--dry-run")
+    assert result.exit_code == 2 and "p=1000003" in result.output and "GiB" in result.output, result.output
+    assert time.perf_counter() - start < 10 and not (tmp_path / "o").exists()
+    many = '[[task]]\nname = "mod_add"\nparams = { p = [5, 7, 11] }\nmethods = ["baseline", "sym:commutativity"]\n'
+    monkeypatch.setenv("SYMREG_MAX_POINTS", "5")
+    result = invoke("sweep", "run", write(tmp_path, spec_text(many)), "--out", tmp_path / "o", "--dry-run")
+    assert result.exit_code == 2 and "6 points, more than the limit of 5" in result.output, result.output
+    monkeypatch.setenv("SYMREG_MAX_POINTS", "6")
+    assert invoke("sweep", "run", write(tmp_path, spec_text(many)), "--out", tmp_path / "o", "--dry-run").exit_code == 0
+    seeds = '[[task]]\nname = "mod_add"\nparams = { p = 5 }\nseeds = "0-20"\n'
+    monkeypatch.setenv("SYMREG_MAX_SEEDS", "20")
+    result = invoke("sweep", "run", write(tmp_path, spec_text(seeds)), "--out", tmp_path / "o", "--dry-run")
+    assert result.exit_code == 2 and "[[task]] #1 (mod_add): 21 seeds is more than the limit of 20" in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_second_driver_on_the_same_sweep_is_refused(tmp_path):
     from symreg.experiments.sweep_driver import sweep_lock
 
@@ -259,7 +278,9 @@ def test_nan_train_loss_marks_the_point_failed(tmp_path, monkeypatch):
         state = run_point(out, "mod_add-p7/sym_commutativity")
     finally:
         torch.set_num_threads(threads)
-    assert state["state"] == "failed" and state["seeds_done"] == 2
+    assert state["state"] == "failed" and state["seeds_done"] == 1  # seed 1 stopped, diverged; seed 0 went on
+    status = json.loads((out / "mod_add-p7" / "sym_commutativity" / "seed-1" / "status.json").read_text())
+    assert status["state"] == "diverged" and status["epoch"] == 0
     failed = json.loads((out / "mod_add-p7" / "sym_commutativity" / "failed.json").read_text())
     assert failed["kind"] == "nan" and failed["seeds"] == [1] and "seed 1 from epoch 0" in failed["error"]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -85,37 +86,75 @@ def test_resume_after_interrupt_is_bit_identical(tmp_path):
     assert metrics(tmp_path / "straight") == metrics(tmp_path / "broken")
 
 
-KILLED_AT_300 = """
-import os, signal, sys
+KILLED = """
+import os, signal, sys, tempfile
+import symreg.runs.rundir as rundir
 from symreg.train import train
 
-def kill_at_300(epoch, rows, trainer):  # a real SIGKILL, at a known point: no timing involved
-    if epoch == 300:
+out, point = sys.argv[1], sys.argv[2]
+armed = []
+
+
+def kill(epoch, rows, trainer):  # a real SIGKILL at a known point: no timing involved
+    if point == "before-checkpoint" and epoch == 0:  # row 0 is written, checkpoint 0 not yet
         os.kill(os.getpid(), signal.SIGKILL)
+    if point == "between-checkpoints" and epoch == 300:  # the last checkpoint is epoch 200's
+        os.kill(os.getpid(), signal.SIGKILL)
+    if point == "writing-checkpoint" and epoch == 500:
+        armed.append(epoch)
 
-train("mod_add", {"p": 23}, preset="paper", seeds=0, out=sys.argv[1], progress=kill_at_300, train_frac=0.5,
-      epochs=1000, eval_every=50, model_sizes=%r, checkpoint_every_s=0.0, device="cpu")
+
+def write_atomic(path, data, real=rundir.write_atomic):  # epoch 500's checkpoint: killed half-way
+    if armed and path.name == "last.safetensors":
+        fd, _ = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        os.write(fd, data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(path, data)
+
+
+rundir.write_atomic = write_atomic
+train("mod_add", {"p": 11}, preset="paper", seeds=0, out=out, progress=kill, train_frac=0.5,
+      epochs=600, eval_every=50, model_sizes=%r, checkpoint_every_s=1e9, device="cpu")
 """ % TINY
+KILL_ARGS = ["mod_add", "-P", "p=11", "--train-frac", "0.5", "--epochs", "600", "--eval-every", "50",
+             "--set", f"model_sizes={TINY}", "--set", "checkpoint_every_s=1e9", "--device", "cpu", "-q"]
 
 
-def test_resume_after_kill_9_is_bit_identical(tmp_path):
-    """A real process killed mid-run (by itself, at epoch 300, after that row is written); the
-    truncated metrics line is dropped on resume, which ends like the uninterrupted CLI run."""
-    args = [sys.executable, "-m", "symreg", "train", "mod_add", "-P", "p=23", "--train-frac", "0.5",
-            "--epochs", "1000", "--eval-every", "50", "--set", f"model_sizes={TINY}",
-            "--set", "checkpoint_every_s=0.2", "--device", "cpu", "-q"]
-    subprocess.run(args + ["--out", str(tmp_path / "straight")], check=True, capture_output=True)
-    killed = subprocess.run([sys.executable, "-c", KILLED_AT_300, str(tmp_path / "killed")], capture_output=True)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight") / "run"
+    subprocess.run([sys.executable, "-m", "symreg", "train", *KILL_ARGS, "--out", str(out)], check=True,
+                   capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return out
+
+
+@pytest.mark.parametrize("point, resumes_at", [("before-checkpoint", 0), ("between-checkpoints", 200),
+                                               ("writing-checkpoint", 200)])
+def test_resume_after_kill_9_is_bit_identical(tmp_path, uninterrupted, point, resumes_at):
+    """A real process killed (by itself, at a known point) before its first checkpoint, between two, or
+    half-way through writing one; ``--resume`` drops what came after the newest intact checkpoint (the
+    metrics, a truncated metrics line, a half-written file) and ends like the uninterrupted run."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    killed = subprocess.run([sys.executable, "-c", KILLED, str(tmp_path / "killed"), point], capture_output=True,
+                            env=env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert json.loads((tmp_path / "killed" / "status.json").read_text())["state"] == "running"
-    assert read_metrics(tmp_path / "killed" / "metrics.jsonl")[0][-1]["epoch"] == 300
-    with open(tmp_path / "killed" / "metrics.jsonl", "a") as f:
+    run = tmp_path / "killed"
+    assert json.loads((run / "status.json").read_text())["state"] == "running"
+    newest = RunDir(run).find_checkpoint()[1]
+    assert (newest["epoch"] if newest else 0) == resumes_at
+    assert bool(list((run / "checkpoints").glob(".last.safetensors.*"))) == (point == "writing-checkpoint")
+    with open(run / "metrics.jsonl", "a") as f:
         f.write('{"epoch": 99999, "trunc')  # what a kill mid-write leaves
-    subprocess.run([sys.executable, "-m", "symreg", "train", "--resume", str(tmp_path / "killed"), "-q"],
-                   check=True, capture_output=True)
-    a = metrics(tmp_path / "straight")
-    b = metrics(tmp_path / "killed")
-    assert len(a) == 21 and a == b
+    resumed = subprocess.run([sys.executable, "-m", "symreg", "train", "--resume", str(run), "-q"],
+                             capture_output=True, text=True, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert ("no checkpoint yet" in resumed.stderr) == (point == "before-checkpoint"), resumed.stderr
+    a, b = metrics(uninterrupted), metrics(run)
+    assert len(a) == 13 and a == b
+    for key, value in load_file(RunDir(uninterrupted).checkpoint_path("last")).items():
+        assert torch.equal(value, load_file(RunDir(run).checkpoint_path("last"))[key]), key
+    assert not list((run / "checkpoints").glob(".*"))  # the half-written file is gone
+    assert json.loads((run / "status.json").read_text())["state"] == "done"
 
 
 def test_a_second_writer_is_refused(tmp_path):

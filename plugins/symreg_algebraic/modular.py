@@ -18,11 +18,18 @@ QUICK = Preset(train_frac=0.5, weight_decay=1.0, epochs=5_000, params={"p": 97},
                note="CPU: p=97, 50% train")
 
 
+MAX_P = 2 ** 31 - 1  # residues are int64 tokens: x*y and x+xy+y must not overflow
+
+
 def _prime(p: int) -> str | None:
+    if p > MAX_P:
+        return f"must be at most {MAX_P} (2**31-1: products of residues must fit in int64)"
     return None if is_prime(p) else "must be a prime (the task needs a field)"
 
 
 def _modulus(p: int) -> str | None:
+    if p > MAX_P:
+        return f"must be at most {MAX_P} (2**31-1: products of residues must fit in int64)"
     return None if p >= 3 else "must be at least 3"
 
 
@@ -47,6 +54,9 @@ class Modular(Task):
 
     def slot_tokens(self):
         return [np.arange(self.p), np.arange(self.p)]
+
+    def slot_sizes(self):
+        return [self.p, self.p]  # the size without listing p tokens twice
 
     def decode(self, tokens):
         return tuple(int(t) for t in tokens)
@@ -128,8 +138,11 @@ class _SumPower(Modular):
     exponent: int
 
     def label(self, x):
-        return np.asarray([pow(int(s), self.exponent, self.p) for s in range(self.p)])[
-            (x[:, 0] + x[:, 1]) % self.p]
+        s = (np.asarray(x[:, 0], dtype=np.int64) + x[:, 1]) % self.p
+        out = s.copy()
+        for _ in range(self.exponent - 1):  # s**e mod p one product at a time: each stays below p**2 < 2**62
+            out = out * s % self.p
+        return out
 
     def symmetries(self):
         g, e = self.root, self.exponent

@@ -6,10 +6,13 @@ Each command family lives in its own module and attaches to :data:`cli`.
 """
 from __future__ import annotations
 
+import sys
+
 import click
 
 from symreg.cli import augment, compare, diagnose, sweep, tasks, train  # noqa: F401 - attach commands
 from symreg.cli.app import cli
+from symreg.errors import SymregError
 from symreg.plugins import failures, load_plugins, plugin_name, pm
 
 __all__ = ["add_plugin_commands", "cli", "main"]
@@ -27,5 +30,9 @@ def add_plugin_commands(group: click.Group = cli) -> None:
 
 def main() -> None:
     """Entry point: load plugins, let them add commands, run."""
-    add_plugin_commands()
+    try:
+        add_plugin_commands()
+    except SymregError as err:  # e.g. SYMREG_LOAD_PLUGINS names no entry point: before any command runs
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(2)
     cli(prog_name="symreg")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 
 import click
 
 from symreg import __version__
-from symreg.errors import SymregError
+from symreg.errors import SymregError, SymregWarning
 from symreg.util.parsing import parse_set
 
 
@@ -22,7 +23,9 @@ class Group(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning  # a SymregWarning is one "warning:" line
+                super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as done:  # --help, --version, ctx.exit()
             sys.exit(done.exit_code)
         except (click.UsageError, SymregError) as err:
@@ -36,6 +39,16 @@ class Group(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(0)
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, SymregWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

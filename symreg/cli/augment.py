@@ -20,13 +20,15 @@ from symreg.cli.app import PARAM, cli
 @click.option("--train-frac", type=float, help="Fraction of the domain used for training; default from the preset.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split (the trainer's split).")
 @click.option("--symmetry", "names", multiple=True, metavar="NAME",
-              help="Close under this symmetry (repeatable); default: every declared one with a rule.")
+              help="Close under this symmetry (repeatable); default ('all'): every declared one with a rule.")
 @click.option("--max-rounds", type=int, default=100, show_default=True, help="Stop after this many rounds.")
 @click.option("--verify", "check", is_flag=True,
               help="Verify the chosen symmetries against the oracle first; refuse any that fail.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the closed split to this .npz file.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write the closed split to this .npz file; an existing file is refused unless --force.")
+@click.option("--force", is_flag=True, help="Overwrite the --out file if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def augment(task_name, params, preset, train_frac, seed, names, max_rounds, check, out, as_json) -> None:
+def augment(task_name, params, preset, train_frac, seed, names, max_rounds, check, out, force, as_json) -> None:
     """Close TASK's training split under its symmetries, deducing labels from training labels only.
 
     The split is the trainer's (same train fraction and seed). Labels of the
@@ -38,7 +40,7 @@ def augment(task_name, params, preset, train_frac, seed, names, max_rounds, chec
         symreg augment graph_grid2d --symmetry swap --symmetry triangle --out split.npz
     """
     report = augment_split(task_name, params, preset, train_frac=train_frac, seed=seed, symmetries=names,
-                           max_rounds=max_rounds, verify=check, out=out)
+                           max_rounds=max_rounds, verify=check, out=out, force=force)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

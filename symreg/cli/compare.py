@@ -1,10 +1,14 @@
 """``symreg compare``: methods x seeds, epochs to generalize, speed-ups (:func:`symreg.experiments.compare`)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from symreg.cli.app import PARAM, cli, settings_from
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
@@ -42,17 +46,49 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
     settings = settings_from(settings, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
                              weight_decay=weight_decay, device=device, eval_every=eval_every)
     progress = Progress(quiet or as_json)
+    current = []
 
     def on_method(method: str) -> None:
         progress.close()
+        current.append(method)
         if not quiet and not as_json:
             click.echo(f"{method}:", err=True)
 
+    # the directory is named here, so that an interrupted comparison can be named to continue it
+    out = out or str(Path("runs") / f"compare-{task_name}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     stop_politely_on_sigterm()
-    summary = run_comparison(task_name, methods, params, preset, seeds, out, progress, on_method, **settings)
+    try:
+        summary = run_comparison(task_name, methods, params, preset, seeds, out, progress, on_method, **settings)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the trainer has checkpointed the method in progress
+        progress.close()
+        where = f" ({current[-1]}, epoch {progress.trainer.epoch})" if current and progress.trainer else ""
+        click.echo(f"Interrupted{where}; continue with: {rerun(click.get_current_context(), out)}", err=True)
+        sys.exit(130)
     progress.close()
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
         return
     click.echo(text_table(table(summary["methods"])))
     click.echo(str(Path(summary["figure"]).parent))
+
+
+def rerun(ctx: click.Context, out: str) -> str:
+    """The command line that continues this comparison: the options given, and ``--out``.
+
+    A re-run with the same settings and ``--out`` skips finished methods and
+    resumes the interrupted one from its last checkpoint.
+    """
+    parts = ["symreg", ctx.info_name or "compare"]
+    for p in ctx.command.params:
+        if p.name == "out" or ctx.get_parameter_source(p.name) not in (ParameterSource.COMMANDLINE,
+                                                                        ParameterSource.ENVIRONMENT):
+            continue
+        value = ctx.params[p.name]
+        if isinstance(p, click.Argument):
+            parts.append(str(value))
+        elif getattr(p, "is_flag", False):
+            parts += [p.opts[0]] if value else []
+        else:
+            for v in (value if p.multiple else [value]):
+                parts += [p.opts[0], str(v)]
+    return shlex.join(parts + ["--out", str(out)])

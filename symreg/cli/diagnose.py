@@ -62,23 +62,21 @@ def diagnose(paths, as_json, **kw) -> None:
     RUN_DIR may be a run, a batch of seeds, or a directory holding runs.
     """
     from symreg.diagnose.api import diagnose as diagnose_runs
-    from symreg.diagnose.phases import event_table
+    from symreg.diagnose.phases import describe_generalization, event_table
 
     result = diagnose_runs(paths, warn=warn, **kw)
     evs, warning = result["runs"], result["early_warning"]
     if as_json:
-        click.echo(json.dumps({"runs": evs, "early_warning": warning}, indent=2, default=str))
+        click.echo(json.dumps({"runs": evs, "generalization": result["generalization"], "early_warning": warning},
+                              indent=2, default=str))
         return
     click.echo(text_table(event_table(evs)))
-    solved = [e["generalization"] for e in evs if e["generalized"]]
-    click.echo(f"\n{len(solved)} of {len(evs)} runs generalized"
-               + (f"; epochs median {sorted(solved)[len(solved) // 2]}, range {min(solved)}-{max(solved)}"
-                  if solved else ""))
+    click.echo("\n" + describe_generalization(result["generalization"]))
     if warning:
-        from symreg.diagnose.warning_report import summary_rows
+        from symreg.diagnose.warning_report import summary_rows, too_few
 
         click.echo("\nEarly warning (threshold calibrated on some seeds, evaluated on the others):")
-        click.echo(text_table(summary_rows(warning)))
+        click.echo(too_few(warning) or text_table(summary_rows(warning)))
 
 
 @cli.command()

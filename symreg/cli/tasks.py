@@ -7,10 +7,10 @@ import time
 import click
 
 from symreg.cli.app import PARAM, cli, emit
-from symreg.errors import SymregError
-from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
+from symreg.limits import TooLargeError
+from symreg.plugins import distributions, load_plugins, plugin_name, pm
 from symreg.presets import resolve_task
-from symreg.registry import get_symmetries, task_entries
+from symreg.registry import get_symmetries, model_entries, plugin_problems, probe_symmetry_plugins, task_entries
 from symreg.symmetry import MAX_EXHAUSTIVE
 
 
@@ -35,35 +35,39 @@ def tasks(as_json: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
-    """List the plugins, what they provide, and the ones that failed to load."""
+    """List the plugins, what they provide, and what of them does not work.
+
+    \b
+    A plugin that failed to load is FAILED; one that loaded but had a
+    registration ignored (a task name an earlier plugin registered, a class
+    that is not a Task, a symmetry factory that raises) keeps the rest and
+    shows the error. --json: one object per plugin, "error" null when none.
+    """
     load_plugins()
-    try:
-        owners = task_entries()
-        task_error = None
-    except SymregError as err:
-        owners, task_error = {}, str(err)
+    owners = task_entries()
+    model_entries()
+    probe_symmetry_plugins()
+    problems = plugin_problems()
     rows = []
     for plugin in pm.get_plugins():
         name = plugin_name(plugin)
         dist = distributions.get(name, (None, None))
         rows.append({"name": name, "module": getattr(plugin, "__name__", repr(plugin)),
-                     "distribution": dist[0], "version": dist[1],
+                     "distribution": dist[0], "version": dist[1], "loaded": True,
                      "hooks": sorted(h.name for h in pm.get_hookcallers(plugin) or []),
                      "tasks": sorted(t for t, e in owners.items() if e.plugin == name),
-                     "error": failures.get(name)})
-    for name, why in sorted(failures.items()):
+                     "error": problems.get(name)})
+    for name, why in sorted(problems.items()):
         if not pm.has_plugin(name):
-            rows.append({"name": name, "module": None, "distribution": None, "version": None,
+            rows.append({"name": name, "module": None, "distribution": None, "version": None, "loaded": False,
                          "hooks": [], "tasks": [], "error": why})
     if as_json:
-        return emit({"plugins": rows, "error": task_error} if task_error else rows)
+        return emit(rows)
     for r in rows:
-        status = f"FAILED: {r['error']}" if r["error"] else ", ".join(r["tasks"]) or "-"
+        provides = ", ".join(r["tasks"]) or "-"
+        status = (f"FAILED: {r['error']}" if not r["loaded"] else
+                  f"{provides}  ERROR: {r['error']}" if r["error"] else provides)
         click.echo(f"{r['name']:<12} {r['version'] or '':<8} {status}")
-    if task_error:
-        click.echo(f"Error: {task_error}", err=True)
-
-
 
 
 @cli.command()
@@ -74,21 +78,25 @@ def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
     """Show a task: parameters, encoding, size, symmetries and presets."""
     task = resolve_task(task_name, params)
     entry = task_entries()[task.name]
+    try:  # the size is a formula; only the symmetries cost memory (O(vocabulary)), and are checked first
+        symmetries, skipped = [s.summary() for s in get_symmetries(task)], None
+    except TooLargeError as err:
+        symmetries, skipped = [], str(err)
     info = {**task.spec(), "plugin": entry.plugin, "description": task.description,
             "encoding_example": task.encoding_example,
             "parameters": {k: {"value": task.params[k], "default": p.default, "help": p.help}
                            for k, p in task.parameters.items()},
-            "symmetries": [s.summary() for s in get_symmetries(task)],
+            "symmetries": symmetries, "symmetries_skipped": skipped,
             "presets": {"paper": vars(task.preset), "quick": vars(task.quick)}}
     if as_json:
         return emit(info)
     click.echo(f"{task.name} (v{task.version}, {task.domain}, plugin {entry.plugin}): {task.description}")
     for k, p in info["parameters"].items():
         click.echo(f"  parameter {k} = {p['value']}  ({p['help']}; default {p['default']})")
-    click.echo(f"  inputs: {len(task)} ({task.arity} tokens from {task.vocab_size}), "
-               f"classes: {task.n_classes}")
+    click.echo(f"  inputs: {task.size:,} ({task.arity} tokens from {task.vocab_size:,}), "
+               f"classes: {task.n_classes:,}")
     click.echo(f"  encoding: {task.encoding_example}")
-    click.echo("  symmetries:")
+    click.echo("  symmetries:" + (f" not built: {skipped}" if skipped else ""))
     for s in info["symmetries"]:
         group = f" order {s['order']}, generators: {', '.join(s['generators'])}" if s["kind"] == "group" else ""
         click.echo(f"    {s['name']:<20} {s['kind']:<5}{group}")

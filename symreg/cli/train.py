@@ -24,7 +24,7 @@ from symreg.util.parsing import parse_seeds
 @click.option("--weight-decay", type=float, help="AdamW weight decay; default from the preset.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and the init.")
 @click.option("--seeds", help="Several seeds trained as one batch, e.g. 0-19 or 1,5,9.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--eval-every", type=int, help="Epochs between evaluations [default: 50].")
 @click.option("--stop-on-generalize", is_flag=True,
               help=f"Stop a seed once test accuracy reaches generalize_acc ({GENERALIZE_ACC:g}; --set changes it).")
@@ -51,7 +51,14 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
     if resume:
         if task_name or params:
             raise click.UsageError("--resume takes the run directory only, not TASK or -P.")
-        trainer = Trainer.resume(resume, epochs=epochs)
+        trainer = Trainer.resume(resume, epochs=epochs, warn=warn)
+        if trainer.finished:  # nothing was locked or written
+            if as_json:
+                click.echo(json.dumps({"run_dir": str(trainer.root), "task": trainer.task.name,
+                                       "params": trainer.task.params, "runs": trainer.run()}, indent=2))
+            else:
+                click.echo(nothing_to_train(trainer), err=True)
+            return
     else:
         if not task_name:
             raise click.UsageError("Missing argument 'TASK' (or use --resume RUN_DIR).")
@@ -71,6 +78,9 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         click.echo(f"Interrupted at epoch {trainer.epoch}; continue with: symreg train --resume {root}",
                    err=True)
         sys.exit(130)
+    except Exception:  # a SymregError (disk full) becomes one Error: line, after the progress line
+        progress.close()
+        raise
     progress.close()
     if as_json:
         click.echo(json.dumps({"run_dir": str(root), "task": trainer.task.name,
@@ -78,6 +88,22 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
     else:
         for s in summary:
             gen = s["generalized_epoch"]
-            click.echo(f"seed {s['seed']}: {'generalized at epoch ' + str(gen) if gen is not None else 'did not generalize'}"
-                       f" ({s['seconds']:.1f}s)", err=True)
+            what = ("generalized at epoch " + str(gen) if gen is not None else "did not generalize")
+            if s["stopped"] == "diverged":
+                what = f"diverged, stopped ({s.get('diverged') or 'at epoch ' + str(s['epochs'])})"
+            click.echo(f"seed {s['seed']}: {what} ({s['seconds']:.1f}s)", err=True)
         click.echo(str(root))
+
+
+def warn(line: str) -> None:
+    click.echo(f"warning: {line}", err=True)
+
+
+def nothing_to_train(trainer) -> str:
+    """The one line for a resumed run whose every seed has stopped."""
+    epoch, why = trainer.epoch, trainer.stopped
+    if all(w == "epochs" for w in why):
+        return f"{trainer.root} is already done at epoch {epoch}; give --epochs above {epoch} to train further."
+    counts = ", ".join(f"{why.count(w)} {w}" for w in ("epochs", "generalized", "diverged") if w in why)
+    return (f"{trainer.root} has nothing left to train: every seed stopped by epoch {epoch} "
+            f"({counts.replace('epochs', 'at the last epoch')}).")

@@ -15,7 +15,7 @@ from dataclasses import fields
 from typing import Callable, Iterable
 
 from symreg.diagnose.detector import MAX_FPR
-from symreg.diagnose.phases import Thresholds, events
+from symreg.diagnose.phases import Thresholds, events, generalization_summary
 from symreg.errors import UsageError, unknown
 from symreg.runs.reading import Run, load_runs
 from symreg.runs.rundir import RunDir
@@ -75,7 +75,8 @@ def diagnose(paths: Iterable, *, signals: Iterable[str] | None = None, horizon: 
     """Phase events of every run under ``paths``, and the early warning over them.
 
     ``levels`` are :class:`Thresholds` fields (``generalize_acc=0.95``). Returns
-    ``{"runs": [events per run], "early_warning": dict or None, "warnings": [str]}``;
+    ``{"runs": [events per run], "generalization": generalization_summary(...),
+    "early_warning": dict or None, "warnings": [str]}``;
     with ``write``, each run's events go to its ``events.json``; ``warn`` gets
     each warning as it is found.
     """
@@ -86,7 +87,8 @@ def diagnose(paths: Iterable, *, signals: Iterable[str] | None = None, horizon: 
     if write:  # only once nothing can fail any more
         for run, ev in zip(runs, evs):
             RunDir(run.path).write_events(ev)
-    return {"runs": evs, "early_warning": warning, "warnings": warnings}
+    return {"runs": evs, "generalization": generalization_summary(evs), "early_warning": warning,
+            "warnings": warnings}
 
 
 def run_row(run: Run, th: Thresholds = Thresholds()) -> dict:

@@ -124,6 +124,8 @@ from symreg.runs.criterion import generalization_epoch, thresholds_of
 from symreg.runs.reading import Run
 
 HORIZON_FRACTION = 0.1  # default horizon: this share of the longest calibration run
+# fewer held-out runs than this: the statistics are reported, flagged as meaningless (too_few_runs)
+MIN_HELD_OUT = 5
 
 
 def check_options(runs=(), signals=DEFAULT_SIGNALS, horizon: float | None = None, max_fpr: float = MAX_FPR,
@@ -206,6 +208,16 @@ def default_horizon(runs) -> int:
     return max(h, 1)
 
 
+def too_few_note(held_out: int, runs: int) -> str:
+    """Why statistics over fewer than :data:`MIN_HELD_OUT` held-out runs mean nothing.
+
+    >>> too_few_note(1, 2)
+    'only 1 held-out run (of 2): too few (< 5) for the ROC-AUC, lead times or sign test to mean anything; 10 seeds give 5'
+    """
+    return (f"only {held_out} held-out run{'s' if held_out != 1 else ''} (of {runs}): too few (< {MIN_HELD_OUT}) "
+            f"for the ROC-AUC, lead times or sign test to mean anything; {2 * MIN_HELD_OUT} seeds give {MIN_HELD_OUT}")
+
+
 def _json_ready(x, notes: list, where: str = ""):
     if isinstance(x, dict):
         return {k: _json_ready(v, notes, f"{where}.{k}" if where else str(k)) for k, v in x.items()}
@@ -229,7 +241,9 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
     given (:func:`default_horizon`); per signal: threshold on calibration runs
     (:func:`calibrate_threshold`), detector metrics on held-out runs
     (:func:`evaluate_detector`), the sign test on held-out and on all runs, and
-    :func:`auc_by_epoch` on all runs.
+    :func:`auc_by_epoch` on all runs. With fewer than :data:`MIN_HELD_OUT`
+    held-out runs, ``too_few_runs`` is true and the first note says the numbers
+    mean nothing (the reports then show that note instead of the numbers).
 
     Parameters
     ----------
@@ -287,6 +301,9 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
         notes.append("no run generalized: lead times and the positive class are undefined")
     elif n_gen == len(usable):
         notes.append("every run generalized: only pre-generalization evaluations can be negatives")
+    too_few = len(test) < MIN_HELD_OUT
+    if too_few:
+        notes.insert(0, too_few_note(len(test), len(usable)))
     result = {
         "protocol": {
             "n_runs": len(runs), "n_used": len(usable), "n_generalized": n_gen,
@@ -297,6 +314,7 @@ def analyse(runs: Sequence[Run], signals=DEFAULT_SIGNALS, horizon: float | None 
             "generalize_acc": levels[0] if len(levels) == 1 else levels,
             "drop_censored": drop_censored, "fpr_level": level,
         },
+        "too_few_runs": too_few,
         "signals": {},
         "notes": notes,
     }

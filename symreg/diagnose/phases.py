@@ -23,6 +23,7 @@ The paper reads its three stages off plots; here each is a number:
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import asdict, dataclass
 
 from symreg.errors import UsageError
@@ -168,20 +169,60 @@ def stages(mem, gen, geo, last, sym_end=None) -> list[dict]:
     """The paper's three stages as epoch intervals (for tables and shaded plots).
 
     Symmetry acquisition runs from memorization until both generalization and
-    the last symmetry's fall are done; geometric organization from there.
+    the last symmetry's fall are done (to the last epoch for a run that never
+    generalizes); geometric organization from there until the dimension reaches
+    its floor. A stage not reached is not in the list: figures shade exactly
+    these intervals and reports tabulate exactly these rows.
 
     >>> [(s["start"], s["end"]) for s in stages(mem=100, gen=400, geo=800, last=1000, sym_end=350)]
     [(0, 100), (100, 400), (400, 800)]
+    >>> [s["stage"] for s in stages(mem=100, gen=400, geo=None, last=1000)]
+    ['memorization', 'symmetry acquisition']
     """
     out = []
     if mem is not None:
         out.append({"stage": "memorization", "start": 0, "end": mem})
         end2 = last if gen is None else max(gen, sym_end if sym_end is not None else gen)
         out.append({"stage": "symmetry acquisition", "start": mem, "end": end2})
-        if gen is not None:
-            out.append({"stage": "geometric organization", "start": end2,
-                        "end": max(end2, geo) if geo is not None else last})
+        if gen is not None and geo is not None:  # not reached: no stage (the table says "not reached")
+            out.append({"stage": "geometric organization", "start": end2, "end": max(end2, geo)})
     return out
+
+
+def generalization_summary(evs: list[dict]) -> dict:
+    """How many runs generalized, and the median generalization epoch: the one median every output shows.
+
+    A run that never generalized counts as infinitely late (as ``compare`` and
+    ``sweep summary`` count it), so the median is ``None`` ("never") once half
+    the runs never generalized; min and max are over the runs that did.
+
+    >>> generalization_summary([{"generalization": 750}, {"generalization": 800}])
+    {'runs': 2, 'generalized': 2, 'median': 775.0, 'min': 750, 'max': 800}
+    >>> generalization_summary([{"generalization": 300}, {"generalization": None}])["median"] is None
+    True
+    """
+    epochs = sorted(ev["generalization"] for ev in evs if ev.get("generalization") is not None)
+    n = len(evs)
+    med = statistics.median(epochs + [math.inf] * (n - len(epochs))) if n else math.inf
+    return {"runs": n, "generalized": len(epochs), "median": None if med == math.inf else float(med),
+            "min": epochs[0] if epochs else None, "max": epochs[-1] if epochs else None}
+
+
+def describe_generalization(summary: dict) -> str:
+    """One sentence for :func:`generalization_summary`, the same in every output.
+
+    >>> describe_generalization({"runs": 2, "generalized": 2, "median": 775.0, "min": 750, "max": 800})
+    '2 of 2 runs generalized; epoch median 775, range 750-800'
+    >>> describe_generalization({"runs": 3, "generalized": 1, "median": None, "min": 300, "max": 300})
+    '1 of 3 runs generalized; epoch median never (a run that never generalized counts as never), range 300-300'
+    """
+    n, k = summary["runs"], summary["generalized"]
+    text = f"{k} of {n} run{'s' if n != 1 else ''} generalized"
+    if k:
+        med = "never (a run that never generalized counts as never)" if summary["median"] is None \
+            else f"{summary['median']:g}"
+        text += f"; epoch median {med}, range {summary['min']}-{summary['max']}"
+    return text
 
 
 def event_table(evs: list[dict]) -> list[list[str]]:

@@ -7,10 +7,10 @@ directory can be moved or published as a whole.
 from __future__ import annotations
 
 import os
-import statistics
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from symreg.diagnose.phases import describe_generalization, generalization_summary
 from symreg.runs.criterion import describe_thresholds
 from symreg.runs.reading import Run
 from symreg.util.tables import fmt_number, markdown_table
@@ -35,6 +35,12 @@ def _params(config: dict) -> str:
 
 def _generalized(ev: dict) -> str:
     return fmt_number(ev["generalization"]) if ev.get("generalized") else f"never (by {fmt_number(ev.get('last_epoch'))})"
+
+
+def _organized(ev: dict) -> str:
+    if ev.get("geometric_organization") is not None:
+        return fmt_number(ev["geometric_organization"])
+    return f"not reached (by {fmt_number(ev.get('last_epoch'))})" if ev.get("generalized") else "-"
 
 
 def _write(out_dir, name: str, text: str) -> Path:
@@ -81,12 +87,13 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
         ["symmetry acquisition onset (earliest)", fmt_number(acq.get("onset"))],
         ["symmetry acquisition end (latest)", fmt_number(acq.get("end"))],
         ["generalization (test acc >= %g)" % ev["thresholds"]["generalize_acc"], _generalized(ev)],
-        ["geometric organization (eff. dim at its floor)", fmt_number(ev.get("geometric_organization"))],
+        ["geometric organization (eff. dim at its floor)", _organized(ev)],
     ]), "", f"Effective embedding dimension: {fmt_number(d.get('start'))} at the start, floor "
             f"{fmt_number(d.get('floor'))}, {fmt_number(d.get('end'))} at the end.", ""]
-    if ev.get("stages"):
-        lines += ["Stages:", "", markdown_table([["stage", "from epoch", "to epoch"]] +
-                                        [[s["stage"], fmt_number(s["start"]), fmt_number(s["end"])] for s in ev["stages"]]), ""]
+    if ev.get("stages"):  # the intervals the dynamics figure shades, from the same list
+        lines += ["Stages (shaded in the dynamics figure):", "",
+                  markdown_table([["stage", "from epoch", "to epoch"]] +
+                                 [[s["stage"], fmt_number(s["start"]), fmt_number(s["end"])] for s in ev["stages"]]), ""]
 
     syms = ev.get("symmetries") or {}
     if syms:
@@ -129,13 +136,10 @@ def set_report(runs: Iterable[Run], evs: Iterable[dict], plot_paths, out_dir,
         rows.append([f"`{rel}`", fmt_number(run.config.get("seed")), fmt_number(ev.get("memorization")),
                      fmt_number(acq.get("onset")), fmt_number(acq.get("end")), _generalized(ev),
                      fmt_number(ev.get("geometric_organization")), f"{fmt_number(d.get('start'))} \u2192 {fmt_number(d.get('floor'))}"])
-    gens = sorted(ev["generalization"] for ev in evs if ev.get("generalized"))
     levels = describe_thresholds(ev["thresholds"]["generalize_acc"] for ev in evs)
     lines = [f"# Summary: {', '.join(tasks) if tasks else 'no runs'}", "",
-             f"{len(runs)} run{'s' if len(runs) != 1 else ''}; **{len(gens)} of {len(runs)} generalized**"
+             f"**{describe_generalization(generalization_summary(evs))}**"
              + (f" (test accuracy >= {levels})." if evs else "."), ""]
-    if gens:
-        lines += [f"Generalization epoch: median {statistics.median(gens):g}, range {gens[0]} to {gens[-1]}.", ""]
     running = [r for r, ev in zip(runs, evs) if ev.get("running")]
     if running:
         lines += [f"{len(running)} run(s) still being written; their numbers may change.", ""]

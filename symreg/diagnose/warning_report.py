@@ -15,6 +15,18 @@ def _levels(level) -> str:
     return describe_thresholds(level if isinstance(level, list) else [level])
 
 
+def too_few(result: dict) -> str | None:
+    """The line that replaces the statistics when too few runs were held out (else None).
+
+    >>> too_few({"too_few_runs": True, "notes": ["only 1 held-out run (of 2): too few"]})
+    'not evaluated: only 1 held-out run (of 2): too few'
+    """
+    if not result.get("too_few_runs"):
+        return None
+    why = next((n for n in result.get("notes", []) if "too few" in n), "too few held-out runs")
+    return f"not evaluated: {why}"
+
+
 def summary_rows(result: dict) -> list[list[str]]:
     """Rows for a printed table: one per signal (the first row is the header).
 
@@ -54,7 +66,23 @@ def markdown(result: dict) -> str:
         f"`value < threshold`; the threshold is the largest with false-positive rate <= "
         f"{p['max_fpr']} on the calibration {'runs' if p.get('fpr_level') == 'run' else 'samples'}. "
         f"Lead time = generalization epoch - first alarm.")
-    out += ["", markdown_table(summary_rows(result)), ""]
+    few = too_few(result)
+    if few:  # numbers from one or two held-out runs would read as evidence; they stay in the JSON only
+        out += ["", f"**{few[0].upper() + few[1:]}.** The numbers are in `symreg diagnose --json` "
+                    "(flagged `too_few_runs`).", ""]
+    else:
+        out += ["", markdown_table(summary_rows(result)), ""] + _details(result)
+    notes = [n for n in result.get("notes", []) if not (few and few.endswith(n))]
+    for sig, r in result["signals"].items():
+        notes += [f"{sig}: {m}" for m in r.get("notes", [])]
+    if notes:
+        out += ["Notes:", ""] + [f"- {m}" for m in notes] + [""]
+    return "\n".join(out)
+
+
+def _details(result: dict) -> list[str]:
+    """The detail and per-run tables of :func:`markdown`."""
+    out: list[str] = []
     if result["signals"]:
         rows = [["signal", "calibration AUC", "sample FPR / TPR (held-out)", "warned before / late / never",
                  "coverage", "lead min..max", "false alarms (never gen. / too early)",
@@ -93,9 +121,4 @@ def markdown(result: dict) -> str:
                                      if r["lead_time"] is not None else f"{r['first_alarm']} (false alarm)")
                 rows.append(cells)
             out += ["### Held-out runs", "", markdown_table(rows), ""]
-    notes = list(result.get("notes", []))
-    for sig, r in result["signals"].items():
-        notes += [f"{sig}: {m}" for m in r.get("notes", [])]
-    if notes:
-        out += ["Notes:", ""] + [f"- {m}" for m in notes] + [""]
-    return "\n".join(out)
+    return out

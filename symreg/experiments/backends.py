@@ -39,18 +39,20 @@ from symreg.runs.rundir import RunDir, run_paths
 
 # --- one trial, in whatever process runs it -------------------------------------------
 def nan_seeds(d: Path) -> dict[int, int]:
-    """Seed -> first epoch with a NaN or infinite train loss."""
+    """Seed -> the epoch it diverged at: its status (the trainer stops a seed whose train loss or
+    weights stop being finite), or for runs from before it did, the first non-finite train loss."""
     out = {}
     for p in run_paths(d):
-        rows, _ = RunDir(p).metrics()
+        run = RunDir(p)
+        status = run.status
+        if status.get("state") == "diverged":
+            out[run.config["seed"]] = status.get("epoch")
+            continue
+        rows, _ = run.metrics()
         bad = [r["epoch"] for r in rows if r.get("train_loss") is not None and not math.isfinite(r["train_loss"])]
         if bad:
-            out[RunDir(p).config["seed"]] = min(bad)
+            out[run.config["seed"]] = min(bad)
     return out
-
-
-class _AllNaN(Exception):
-    pass
 
 
 def run_point(root, name: str, progress=None) -> dict:
@@ -67,13 +69,6 @@ def run_point(root, name: str, progress=None) -> dict:
         raise UsageError(f"{root} has no point {name!r}.")
     d = root / pt.name
 
-    def watch(epoch, rows, trainer):  # stop early only when every seed still training is NaN
-        if progress:
-            progress(epoch, rows, trainer)
-        losses = [r["train_loss"] for r, a in zip(rows, trainer.active) if a]
-        if losses and all(x is not None and not math.isfinite(x) for x in losses):
-            raise _AllNaN(f"every seed's train loss is non-finite at epoch {epoch}")
-
     trainer = None
     try:
         state = point_state(root, pt)["state"]
@@ -82,15 +77,12 @@ def run_point(root, name: str, progress=None) -> dict:
         if state == "done":  # a retried NaN failure: check it again
             pass
         elif run_paths(d):
-            trainer = Trainer.resume(d)
+            trainer = Trainer.resume(d)  # seeds that diverged stay stopped; a finished point returns at once
         else:
             trainer = Trainer.fresh(get_task(pt.task, **pt.params), TrainConfig(**pt.train), pt.seeds, d)
         if trainer is not None:
-            trainer.progress = watch
-            try:
-                trainer.run()
-            except _AllNaN:
-                pass
+            trainer.progress = progress  # the trainer stops each seed that diverges (status "diverged")
+            trainer.run()
         bad = nan_seeds(d)
         if bad:
             where = ", ".join(f"seed {s} from epoch {e}" for s, e in sorted(bad.items()))

@@ -12,7 +12,8 @@ A method string names what changes from the baseline configuration:
 - ``augment`` / ``augment:NAME``: train on the closure of the split under all
   (or the named) symmetries; test accuracy is also reported inside and outside
   the closure;
-- ``baseline@lr*K``: the baseline with the learning rate multiplied by K.
+- ``baseline@lr*K``: the baseline with the learning rate multiplied by K (a
+  positive number, such as 3 or 0.5).
 
 Each method trains all seeds as one batch; "epochs to generalize" is the first
 evaluation with test accuracy >= the run's ``generalize_acc`` (0.99 unless set;
@@ -30,10 +31,10 @@ from pathlib import Path
 from typing import Callable
 
 from symreg.errors import UsageError, unknown
+from symreg.limits import check_training
 from symreg.presets import Params, resolve
 from symreg.registry import get_symmetries
-from symreg.train.auxiliary import GEOMETRY
-from symreg.train.config import OPERATIONAL, TrainConfig, train_differences
+from symreg.train.config import GEOMETRY, OPERATIONAL, TrainConfig, train_differences
 from symreg.util.parsing import seed_list
 from symreg.util.tables import fmt_epoch
 
@@ -46,16 +47,42 @@ def method_names(task) -> list[str]:
             + [f"augment:{s}" for s in syms])
 
 
+LR_MATCHED = "baseline@lr*"  # + K
+FORMS = "baseline, baseline@lr*K, sym:NAME, geom:NAME, grokfast[:ema|:ma], augment[:NAME], joined with +"
+
+
+def lr_factor(method: str) -> float:
+    """K of ``baseline@lr*K``: a finite positive number.
+
+    >>> lr_factor("baseline@lr*3"), lr_factor("baseline@lr*0.5")
+    (3.0, 0.5)
+    >>> lr_factor("baseline@lr*1.2.3")
+    Traceback (most recent call last):
+    ...
+    symreg.errors.UsageError: Method 'baseline@lr*1.2.3': the learning-rate factor '1.2.3' must be a positive \
+number, as in baseline@lr*3 (method forms: baseline, baseline@lr*K, sym:NAME, geom:NAME, grokfast[:ema|:ma], \
+augment[:NAME], joined with +).
+    """
+    text = method[len(LR_MATCHED):]
+    try:
+        k = float(text) if re.fullmatch(r"[0-9.eE+-]+", text) else math.nan
+    except ValueError:
+        k = math.nan
+    if not (math.isfinite(k) and k > 0):
+        raise UsageError(f"Method {method!r}: the learning-rate factor {text!r} must be a positive number, "
+                         f"as in baseline@lr*3 (method forms: {FORMS}).")
+    return k
+
+
 def configure(task, method: str, base: TrainConfig) -> TrainConfig:
-    """The training configuration of ``method``, derived from ``base``."""
-    m = re.fullmatch(r"baseline@lr\*([0-9.]+)", method)
-    if m:
-        return replace(base, lr=base.lr * float(m.group(1)))
+    """The training configuration of ``method``, derived from ``base`` (not yet validated)."""
+    if method.startswith(LR_MATCHED):
+        return replace(base, lr=base.lr * lr_factor(method))
     valid = method_names(task)
     cfg = replace(base, aux=list(base.aux))
     for part in method.split("+"):
         if part not in valid:
-            raise unknown(f"method for task '{task.name}'", part, valid)
+            raise unknown(f"method for task '{task.name}'", part, [*valid, "baseline@lr*K"])
         kind, _, name = part.partition(":")
         if kind in ("sym", "geom"):
             cfg.aux.append(part)
@@ -72,7 +99,7 @@ def expand_methods(task, methods: list[str], base: TrainConfig) -> list[str]:
         raise UsageError("Give at least one method, e.g. --methods baseline,sym:commutativity.")
     out = list(dict.fromkeys(methods))
     for m in methods:
-        configure(task, m, base)  # validate every name before any training
+        configure(task, m, base).validate(task)  # check every method before any training
     if any(p.startswith("grokfast") for m in methods for p in m.split("+")):
         matched = f"baseline@lr*{1 + base.grokfast_lamb:g}"
         if matched not in out:
@@ -214,6 +241,8 @@ def compare(task, methods, params: Params = None, preset: str = "quick", seeds="
     seed_nums = seed_list(seeds)
     names = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
     method_list = expand_methods(task, names, base)
+    for method in method_list:  # seeds and memory of every method (symreg.limits), before anything is written
+        check_training(task, configure(task, method, base), len(seed_nums))
     root = Path(out) if out else Path("runs") / f"compare-{task.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
     root.mkdir(parents=True, exist_ok=True)
     dirs = out_dirs(root, method_list)

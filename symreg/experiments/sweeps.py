@@ -27,12 +27,18 @@ infinite train loss, or whose worker dies leaves ``POINT/failed.json`` and is
 retried only with ``--retry-failed`` (resuming from its last checkpoint when
 every seed has one, else after moving the old directory aside to
 ``POINT.attempt-N``; nothing is deleted).
+
+Planning refuses, before any task is built: a grid of more than 10,000 points
+or a point of more than 10,000 seeds (``SYMREG_MAX_POINTS``,
+``SYMREG_MAX_SEEDS``), and a point whose training would not fit in memory
+(:mod:`symreg.limits`; ``SYMREG_MEMORY_LIMIT_GB``) -- a dry run included.
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import json
+import math
 import os
 import re
 import socket
@@ -183,6 +189,7 @@ def _preset(value, where: str) -> str:
 def plan(data: dict) -> list[Point]:
     """Every point of a spec (already parsed from TOML), in spec order."""
     from symreg.experiments.comparison import configure, expand_methods
+    from symreg.limits import check_points, check_seeds, check_training
     from symreg.presets import resolve
     from symreg.registry import task_entries
     from symreg.train.config import TrainConfig
@@ -197,8 +204,8 @@ def plan(data: dict) -> list[Point]:
         raise UsageError("task must be an array of tables: write [[task]], not [task].")
     if not (isinstance(tasks, list) and tasks):
         raise UsageError("The spec has no [[task]] table; add one with at least name = \"TASK\".")
-    entries, points, owner = task_entries(), [], {}
-    for i, t in enumerate(tasks, 1):
+    entries, groups = task_entries(), []
+    for i, t in enumerate(tasks, 1):  # every entry checked, and the grid counted, before any task is built
         where = f"[[task]] #{i}"
         _keys(t, TASK_KEYS, where)
         name = t.get("name")
@@ -209,6 +216,7 @@ def plan(data: dict) -> list[Point]:
         where = f"[[task]] #{i} ({name}): "
         chosen = _preset(t.get("preset", preset), where)
         own_seeds = _seeds(t["seeds"], where) if "seeds" in t else seeds
+        check_seeds(len(own_seeds), where)
         own_methods = _methods(t["methods"], where) if "methods" in t else methods
         own_train = {**train, **_train(t.get("train", {}), f"[task.train] of {where[:-2]}")}
         label = t.get("label", "")
@@ -220,11 +228,16 @@ def plan(data: dict) -> list[Point]:
         for k, v in axes.items():
             if not v:
                 raise UsageError(f"{where}params {k} = [] is empty; give at least one value.")
+        groups.append((where, name, chosen, own_seeds, own_methods, own_train, label, axes))
+    check_points(sum(math.prod(len(v) for v in g[-1].values()) * len(g[4]) for g in groups))
+    points, owner = [], {}
+    for where, name, chosen, own_seeds, own_methods, own_train, label, axes in groups:
         for combo in itertools.product(*axes.values()):
-            setup = resolve(name, dict(zip(axes, combo)), chosen, own_train)
+            setup = resolve(name, dict(zip(axes, combo)), chosen, own_train)  # refuses a domain too large
             task, base = setup.task, TrainConfig.from_setup(setup)
             for method in expand_methods(task, own_methods, base):
                 cfg = configure(task, method, base).validate()
+                check_training(task, cfg, len(own_seeds))  # what the point's batch would hold
                 pt = Point(point_name(name, task.params, method, label), name, dict(task.params), method,
                            own_seeds, chosen, json.loads(json.dumps(asdict(cfg))), label)
                 if pt.name in owner:

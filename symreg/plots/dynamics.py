@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from symreg.diagnose.phases import describe_generalization, generalization_summary  # noqa: E402
 from symreg.errors import unknown  # noqa: E402
 from symreg.runs.criterion import describe_thresholds, generalized, run_threshold, thresholds_of  # noqa: E402
 from symreg.runs.reading import Run  # noqa: E402
@@ -96,13 +97,17 @@ def _shade_stages(ax, stages: list[dict]) -> None:
                    alpha=0.6, lw=0, zorder=0)
 
 
-def _stage_handles(stages: list[dict]) -> list:
+def _stage_handles(stages: list[dict], ev: dict) -> list:
+    """Legend entries: one per shaded stage, and an unshaded one for an organization not reached."""
     out = []
     for st in stages:
         start, end = st.get("start"), st.get("end")
-        span = f"epochs {start}\u2013{end}" if start != end else f"from {start}, run ended"
+        span = f"epochs {start}\u2013{end}" if start != end else f"at epoch {start}"
         out.append(Patch(facecolor=STAGE_COLOURS.get(st["stage"], "#eeeeee"), alpha=0.6,
                          label=f"{st['stage']}: {span}"))
+    if ev.get("generalized") and ev.get("geometric_organization") is None:
+        out.append(Patch(facecolor="none", edgecolor="0.6", ls="--",
+                         label=f"geometric organization: not reached by epoch {ev.get('last_epoch')}"))
     return out
 
 
@@ -110,7 +115,8 @@ def _stage_handles(stages: list[dict]) -> list:
 def plot_dynamics(run: Run, ev: dict, path) -> Path:
     """Train/test accuracy, symmetry violations and effective dimension against epoch.
 
-    The three stages of ``ev["stages"]`` are shaded in every panel; vertical
+    The stages of ``ev["stages"]`` (the list the report tabulates) are shaded in
+    every panel, and only those: a stage not reached is not shaded; vertical
     lines mark memorization and generalization (all panels) and the end of each
     symmetry's acquisition (violation panel, in the symmetry's colour).
     """
@@ -212,7 +218,7 @@ def plot_dynamics(run: Run, ev: dict, path) -> Path:
             verdict += " \u2014 still running"
         fig.suptitle(f"Training dynamics: {run_title(run)} \u2014 {verdict}\n{run_settings(run)}",
                      fontsize=11)
-        handles = _stage_handles(stages)
+        handles = _stage_handles(stages, ev)
         if handles:
             fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8.5, frameon=False)
         fig.tight_layout(rect=(0, 0.03 if handles else 0, 1, 1))
@@ -283,13 +289,12 @@ def plot_violation_scatter(runs: list[Run], evs: list[dict], path, symmetry: str
             Line2D([], [], marker="o", ls="none", markerfacecolor="none", markeredgecolor="0.3",
                    label="hollow: before memorization (an untrained model is trivially near-symmetric)")],
             loc="best", fontsize=9)
-        n_gen = sum(1 for ev in evs if ev.get("generalized"))
         what = f"'{symmetry}'" if symmetry else "the worst symmetry (max over all)"
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"max instance violation of {symmetry or 'any symmetry'} (KL, log)")
         ax.set_title(f"Symmetry violation vs epoch: {_task_names(runs)}\n"
-                     f"{len(runs)} runs, {n_gen} generalized; violation of {what}; one point per evaluation",
-                     fontsize=10)
+                     f"{describe_generalization(generalization_summary(evs))}\n"
+                     f"violation of {what}; one point per evaluation", fontsize=10)
         ax.grid(alpha=0.3)
         fig.tight_layout()
         return save_figure(fig, path)

@@ -24,18 +24,14 @@ def load_embedding(run: Run, which: str = "last") -> tuple[np.ndarray, dict]:
     Traceback (most recent call last):
     symreg.errors.UsageError: /nonexistent/checkpoints/last.safetensors does not exist; /nonexistent has no checkpoint to plot.
     """
-    import json
-
-    from safetensors import safe_open
-
-    path = RunDir(run.path).checkpoint_path(which)
-    if not path.exists():
-        raise UsageError(f"{path} does not exist; {run.path} has no checkpoint to plot.")
-    with safe_open(str(path), framework="np") as f:
-        if EMBEDDING not in f.keys():
-            raise UsageError(f"{path} holds no token embedding (no tensor {EMBEDDING!r}).")
-        meta = json.loads((f.metadata() or {}).get("meta", "{}"))
-        return np.asarray(f.get_tensor(EMBEDDING), dtype=np.float64), meta
+    rd = RunDir(run.path)
+    if not rd.has_any_checkpoint():
+        raise UsageError(f"{rd.checkpoint_path(which)} does not exist; {run.path} has no checkpoint to plot.")
+    tensors, meta = rd.load_checkpoint(which, framework="np", keys=[EMBEDDING])  # a damaged last: the newest intact
+    if EMBEDDING not in tensors:
+        raise UsageError(f"The checkpoint of {run.path} at epoch {meta['epoch']} holds no token embedding "
+                         f"(no tensor {EMBEDDING!r}).")
+    return np.asarray(tensors[EMBEDDING], dtype=np.float64), meta
 
 
 def embedding_pca(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

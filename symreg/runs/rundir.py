@@ -4,7 +4,7 @@ Layout of one run::
 
     RUN/config.json        what was run: task, parameters, plugin, versions, seed, settings
     RUN/metrics.jsonl      one JSON line per evaluation, appended as training goes
-    RUN/status.json        state (running / interrupted / done), last epoch, last checkpoint
+    RUN/status.json        state (running / interrupted / failed / diverged / done), epoch, checkpoint
     RUN/split.npy          the training rows (indices into the task's domain)
     RUN/checkpoints/epoch-00001000.safetensors   log-spaced (0, 1, 2, 5, 10, 20, ...)
     RUN/checkpoints/last.safetensors             the latest state, for --resume
@@ -13,19 +13,28 @@ A batch of seeds (:class:`BatchDir`) is a directory holding ``batch.json``
 (task, seeds and run names) and one such run per seed (``seed-0``, ``seed-1``,
 ...); :func:`run_paths` expands either kind into run directories. JSON and checkpoints are written to a
 temporary file and renamed into place; metrics lines are appended and fsynced,
-and a reader skips a truncated last line. An exclusive ``flock`` on
-``RUN/.lock`` keeps a second process out of a run being written.
+and a reader skips a truncated last line. An exclusive ``flock`` keeps a second
+process out of a run being written: on ``RUN/.lock`` for a single run, on the
+batch's ``BATCH/.lock`` for every seed of a batch (one open file however many
+seeds). A damaged ``last`` checkpoint falls back to the newest intact
+``epoch-N`` one (:mod:`symreg.runs.checkpoints`).
 """
 from __future__ import annotations
 
 import json
 import os
-import re
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from symreg.errors import UsageError
+from symreg.errors import SymregError, UsageError
+from symreg.runs import checkpoints as ckpt
+from symreg.runs.files import (  # noqa: F401 (re-exported)
+    read_json,
+    read_metrics,
+    with_filename,
+    write_atomic,
+    write_json,
+)
 from symreg.runs.locking import FileLock
 
 CONFIG = "config.json"
@@ -38,87 +47,8 @@ CHECKPOINTS = "checkpoints"
 BATCH = "batch.json"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
-
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "x.bin"
-    >>> write_atomic(path, b"new"); path.read_bytes()
-    b'new'
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, obj) -> None:
-    """Write ``obj`` as indented JSON with sorted keys, atomically (the format of every JSON file here).
-
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "x.json"
-    >>> write_json(path, {"b": 1, "a": [2]}); read_json(path)
-    {'a': [2], 'b': 1}
-    """
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
-
-
-def read_json(path: Path) -> dict:
-    """The JSON in ``path``; a missing or malformed file is a :class:`~symreg.errors.UsageError`.
-
-    >>> read_json("/nonexistent/config.json")
-    Traceback (most recent call last):
-    symreg.errors.UsageError: /nonexistent/config.json does not exist.
-    """
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path} does not exist.") from None
-    except json.JSONDecodeError as err:
-        raise UsageError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}).") from None
-
-
-def read_metrics(path: Path) -> tuple[list[dict], str | None]:
-    """The rows of a metrics file, and a warning if its last line was cut off mid-write.
-
-    A row is a JSON object with an integer ``epoch``, one per line. A last line
-    without its newline that is not one is a write cut short (a crash): it is
-    skipped with a warning. Any other line that is not a row means the file was
-    damaged: a :class:`~symreg.errors.UsageError` naming the file and line.
-
-    >>> read_metrics("/nonexistent/metrics.jsonl")
-    ([], '/nonexistent/metrics.jsonl does not exist')
-    """
-    rows, warning = [], None
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        return [], f"{path} does not exist"
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a metrics file (not UTF-8 text).") from None
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            row = None
-        if isinstance(row, dict) and isinstance(row.get("epoch"), int) and not isinstance(row["epoch"], bool):
-            rows.append(row)
-        elif i == len(lines) - 1:  # no newline after it: the write was cut short
-            warning = f"{path}: skipped unreadable last line (truncated write)"
-        else:
-            raise UsageError(f"{path}: line {i + 1} is not a metrics row (a JSON object with an integer "
-                             f"epoch): {line[:60]!r}.")
-    return rows, warning
+class RunWriteError(SymregError):
+    """A run's file could not be written (disk full, read-only, gone); the message says which and how to go on."""
 
 
 def checkpoint_schedule(epochs: int) -> list[int]:
@@ -164,9 +94,23 @@ class RunDir:
         """Whether ``path`` is a run directory (it has a ``config.json``)."""
         return (Path(path) / CONFIG).exists()
 
-    def lock(self) -> "RunDir":
-        """Take the exclusive write lock, or raise if another process holds it."""
-        self._lock = FileLock(self.path / LOCK, f"Run directory {self.path}").acquire()
+    @property
+    def in_batch(self) -> bool:
+        """Whether this run is one seed of a batch (its parent holds ``batch.json``)."""
+        return BatchDir.is_batch(self.path.parent)
+
+    def write_lock(self) -> FileLock:
+        """The lock that guards this run: its batch's when it is one seed of a batch, else its own."""
+        if self.in_batch:
+            return BatchDir(self.path.parent).write_lock()
+        return FileLock(self.path / LOCK, f"Run directory {self.path}")
+
+    def lock(self, held: FileLock | None = None) -> "RunDir":
+        """Take the exclusive write lock, or raise if another process holds it.
+
+        ``held`` is a lock already taken for this run (its batch's), shared by its seeds.
+        """
+        self._lock = held if held is not None else self.write_lock().acquire()
         return self
 
     def unlock(self) -> None:
@@ -174,9 +118,14 @@ class RunDir:
             self._lock.release()
             self._lock = None
 
+    def holder(self) -> str | None:
+        """Who is writing this run now (its own lock, or its batch's), if anyone."""
+        own = FileLock(self.path / LOCK, "").holder()
+        return own or (BatchDir(self.path.parent).write_lock().holder() if self.in_batch else None)
+
     def is_locked(self) -> bool:
         """Whether some process is writing this run now."""
-        return FileLock(self.path / LOCK, "").holder() is not None
+        return self.holder() is not None
 
     # --- files -------------------------------------------------------------------
     @property
@@ -208,16 +157,26 @@ class RunDir:
 
     @property
     def status(self) -> dict:
-        return read_json(self.status_path) if self.status_path.exists() else {}
+        """state (running, interrupted, failed, diverged, done), epoch, checkpoint, ...; {} when unreadable."""
+        try:
+            status = read_json(self.status_path) if self.status_path.exists() else {}
+        except UsageError:  # damaged: the next write replaces it
+            return {}
+        return status if isinstance(status, dict) else {}
 
-    def write_status(self, **status) -> None:
-        write_json(self.status_path, {**self.status, **status})
+    def write_status(self, drop: Iterable[str] = (), **status) -> None:
+        """Update ``status.json`` with ``status``, removing the keys in ``drop``."""
+        old = {k: v for k, v in self.status.items() if k not in drop}
+        write_json(self.status_path, {**old, **status})
 
     def write_split(self, split) -> None:
         """Save the training rows (a numpy array) as ``split.npy``."""
         import numpy as np
 
-        np.save(self.split_path, split)
+        try:
+            np.save(self.split_path, split)
+        except OSError as err:
+            raise with_filename(err, self.split_path) from None
 
     def write_events(self, events: dict) -> None:
         """Save a diagnosis (:func:`symreg.diagnose.phases.events`) as ``events.json``."""
@@ -228,10 +187,13 @@ class RunDir:
 
     def append_metrics(self, rows: Iterable[dict]) -> None:
         text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
-        with open(self.metrics_path, "a") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.metrics_path, "a") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as err:
+            raise with_filename(err, self.metrics_path) from None
 
     def truncate_metrics(self, last_epoch: int) -> None:
         """Keep only complete lines up to ``last_epoch`` (before resuming from it)."""
@@ -260,12 +222,18 @@ class RunDir:
 
     def checkpoints(self) -> dict[int, Path]:
         """Log-spaced checkpoints by epoch."""
-        out = {}
-        for p in (self.path / CHECKPOINTS).glob("epoch-*.safetensors"):
-            m = re.fullmatch(r"epoch-(\d+)\.safetensors", p.name)
-            if m:
-                out[int(m.group(1))] = p
-        return dict(sorted(out.items()))
+        return ckpt.epoch_files(self.path / CHECKPOINTS)
+
+    def has_any_checkpoint(self) -> bool:
+        """Whether any checkpoint file (``last`` or ``epoch-N``) exists, readable or not."""
+        return self.has_checkpoint("last") or bool(self.checkpoints())
+
+    def remove_temporary(self) -> None:
+        """Delete what a write cut short left (``.NAME.XXXX`` files); only its writer calls this."""
+        for folder in (self.path, self.path / CHECKPOINTS):
+            for p in folder.glob(".*.*"):
+                if p.name != LOCK and p.is_file() and any(p.name.startswith(f".{n}.") for n in _WRITTEN):
+                    p.unlink(missing_ok=True)
 
     def save_checkpoint(self, tensors: dict, meta: dict, epoch: int | None) -> None:
         """Save ``tensors`` as ``last`` and, when ``epoch`` is given, as ``epoch-N`` too."""
@@ -277,16 +245,39 @@ class RunDir:
         if epoch is not None:
             write_atomic(self.checkpoint_path(epoch), blob)
 
-    def load_checkpoint(self, which: str | int = "last") -> tuple[dict, dict]:
-        """Tensors and metadata of a checkpoint; nothing pickled is ever executed."""
-        from safetensors import safe_open
+    def find_checkpoint(self, at_most: int | None = None) -> tuple[Path | None, dict | None, list[str]]:
+        """The newest intact checkpoint at or before ``at_most``: (path, meta, warnings), path None if none reads."""
+        return ckpt.newest_intact(self.checkpoint_path("last"), self.path / CHECKPOINTS, at_most)
 
-        path = self.checkpoint_path(which)
-        if not path.exists():
-            raise UsageError(f"{path} does not exist; there is no checkpoint to resume from.")
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads(f.metadata()["meta"])
-            return {k: f.get_tensor(k) for k in f.keys()}, meta
+    def load_checkpoint(self, which: str | int = "last", framework: str = "pt", keys=None,
+                        warn=None) -> tuple[dict, dict]:
+        """Tensors (all, or ``keys``) and metadata of a checkpoint; nothing pickled is ever executed.
+
+        ``"last"`` falls back to the newest intact ``epoch-N`` checkpoint when it is
+        damaged, telling ``warn`` (default: a :class:`~symreg.errors.SymregWarning`)
+        in one line; an ``epoch`` asked for by number must itself be intact. None
+        intact is a UsageError naming the run.
+        """
+        if which == "last":
+            path, meta, notes = self.find_checkpoint()
+            if path is None:
+                if not notes:
+                    raise UsageError(f"{self.path} has no checkpoint ({self.checkpoint_path()} does not exist).")
+                raise ckpt.no_intact(self.path, notes)
+            for line in notes:
+                _warn(line, warn)
+        else:
+            path = self.checkpoint_path(which)
+            try:
+                meta = ckpt.read_meta(path)
+            except FileNotFoundError:
+                raise UsageError(f"{path} does not exist; {self.path} has no checkpoint at epoch {which}.") from None
+            except ckpt.Damaged as err:
+                raise UsageError(f"{err}.") from None
+        try:
+            return ckpt.read_tensors(path, framework, keys), meta
+        except ckpt.Damaged as err:
+            raise UsageError(f"{err}.") from None
 
 
 class BatchDir:
@@ -306,6 +297,10 @@ class BatchDir:
     def is_batch(path: str | Path) -> bool:
         """Whether ``path`` holds a ``batch.json``."""
         return (Path(path) / BATCH).exists()
+
+    def write_lock(self) -> FileLock:
+        """The one lock every seed of the batch is written under (``BATCH/.lock``)."""
+        return FileLock(self.path / LOCK, f"Batch directory {self.path}")
 
     @staticmethod
     def seed_name(seed: int) -> str:
@@ -333,6 +328,20 @@ class BatchDir:
     def run_paths(self) -> list[Path]:
         """The run directories the batch names, in its order (existing or not)."""
         return [self.path / name for name in self.read()["runs"]]
+
+
+_WRITTEN = (CONFIG, STATUS, EVENTS, METRICS, "last.safetensors", "epoch-")
+
+
+def _warn(line: str, warn) -> None:
+    if warn is not None:
+        warn(line)
+    else:
+        import warnings
+
+        from symreg.errors import SymregWarning
+
+        warnings.warn(line, SymregWarning, stacklevel=3)
 
 
 def run_paths(path: str | Path) -> list[Path]:

@@ -44,8 +44,14 @@ def train(task, params: Params = None, preset: str = "quick", seeds: int | str |
     return [run.path for run in trainer.runs]
 
 
-def resume(path: str | Path, epochs: int | None = None, progress: Progress | None = None) -> list[Path]:
-    """Continue the run (or batch) at ``path`` from its last checkpoint, optionally to a new epoch cap."""
-    trainer = Trainer.resume(path, progress=progress, epochs=epochs)
+def resume(path: str | Path, epochs: int | None = None, progress: Progress | None = None,
+           warn: Callable[[str], Any] | None = None) -> list[Path]:
+    """Continue the run (or batch) at ``path`` from its newest intact checkpoint, optionally to a new epoch cap.
+
+    ``epochs`` must be above the epoch the run has reached (else UsageError); a
+    finished run without a new cap is left as it is. ``warn`` gets one line per
+    damaged checkpoint skipped (default: a SymregWarning).
+    """
+    trainer = Trainer.resume(path, progress=progress, epochs=epochs, warn=warn)
     trainer.run()
     return [run.path for run in trainer.runs]

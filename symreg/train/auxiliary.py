@@ -36,11 +36,10 @@ import torch
 
 from symreg.errors import UsageError, unknown
 from symreg.registry import get_symmetries
+from symreg.train.config import GEOMETRY, GROKFAST, aux_methods
 
 if TYPE_CHECKING:
     from symreg.task import Task
-
-GEOMETRY = ("nuclear", "entropy", "lipschitz")
 # symmetry-loss instances at epoch e come from default_rng([e, AUX_SAMPLE_SALT]): the same for
 # every seed and run, so a resumed run and seed k of a batch draw what a single run draws
 AUX_SAMPLE_SALT = 7
@@ -100,8 +99,7 @@ def make_aux_losses(task: "Task", methods: list[str], samples: int) -> list[AuxL
         elif kind == "geom" and name in GEOMETRY:
             out.append(AuxLoss(method, _geometry_loss(task, name)))
         else:
-            valid = [f"sym:{s}" for s in syms] + [f"geom:{g}" for g in GEOMETRY]
-            raise unknown(f"auxiliary loss for task '{task.name}'", method, valid)
+            raise unknown(f"auxiliary loss for task '{task.name}'", method, aux_methods(task))
     return out
 
 
@@ -139,7 +137,7 @@ class GrokFast:
     """Gradient filter applied between ``backward`` and the optimizer step."""
 
     def __init__(self, params, mode: str, alpha: float = 0.98, lamb: float = 2.0, window: int = 100) -> None:
-        if mode not in ("ema", "ma"):
+        if mode not in GROKFAST or not mode:
             raise UsageError(f"GrokFast mode {mode!r} is not one of ema, ma.")
         self.params, self.mode = list(params), mode
         self.alpha, self.lamb, self.window = alpha, lamb, window

@@ -7,6 +7,7 @@ is the symmetries' own (the same that later serves as a training loss).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,19 @@ def make_probes(task: "Task", symmetries, n: int, seed: int) -> list[Probe]:
     """One fixed sample of ``n`` instances per symmetry, the same for every seed and run."""
     rng = np.random.default_rng(seed)
     return [Probe(s, s.sample(task, n, rng)) for s in symmetries]
+
+
+def non_finite(row: dict) -> str | None:
+    """What in a metrics row says the seed diverged (its train loss or weights not finite), or None.
+
+    >>> non_finite({"train_loss": float("nan"), "param_norm": 3.0}), non_finite({"train_loss": 0.1})
+    ('train loss is nan', None)
+    """
+    for key, what in (("train_loss", "train loss"), ("param_norm", "weight norm")):
+        value = row.get(key)
+        if value is not None and not math.isfinite(value):
+            return f"{what} is {value}"
+    return None
 
 
 def effective_dimension(emb: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:

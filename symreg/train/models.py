@@ -8,6 +8,10 @@ with seed ``k`` starts. The contract a model (built-in or from a plugin) keeps:
 - ``embedding()``: (S, vocab, d) the input-token embedding, for geometry metrics;
 - ``n_seeds``: S.
 
+A factory may carry ``config``, the dataclass of its sizes (as the built-in
+ones do, :mod:`symreg.default_plugins.models`): ``model_sizes`` are then
+checked against its fields, and by its construction, before a run is written.
+
 The transformer is the paper's (Nanda et al.'s): one layer, d_model 128, 4
 heads of 32, d_mlp 512, ReLU, no LayerNorm, learned positional embeddings, and
 a readout token (Nanda's "=") appended after the inputs, read at the last
@@ -19,11 +23,13 @@ of the FLOPs (``benchmarks/epoch_speed.py`` measures both).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Sequence
 
 import torch
 from torch import nn
+
+from symreg.errors import UsageError
 
 # seed k's parameter with salt j is drawn from generator k * SEED_STRIDE + j: distinct
 # (seed, parameter) pairs never share a stream while salts stay below the stride
@@ -51,12 +57,31 @@ def _gather(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return flat.index_select(0, (x + offset).reshape(-1)).view(*x.shape, *table.shape[2:])
 
 
+# the widest layer a size may ask for: the paper's are at most 512, and 65,536 by 65,536 weights
+# are already 16 GiB per seed
+MAX_WIDTH = 2**16
+
+
+def check_sizes(cfg) -> None:
+    """Every field of a sizes dataclass is an integer in 1..MAX_WIDTH; the error names the first that is not."""
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_WIDTH:
+            raise UsageError(f"model_sizes {f.name} = {v!r} must be an integer in 1..{MAX_WIDTH}.")
+
+
 @dataclass
 class TransformerConfig:
     d_model: int = 128
     n_heads: int = 4
-    d_head: int = 32
+    d_head: int = 32  # attention width n_heads * d_head need not equal d_model (W_O maps it back)
     d_mlp: int = 512
+
+    def __post_init__(self) -> None:
+        check_sizes(self)
+        if self.n_heads * self.d_head > MAX_WIDTH:
+            raise UsageError(f"model_sizes n_heads * d_head = {self.n_heads} * {self.d_head} (the attention "
+                             f"width) must be at most {MAX_WIDTH}.")
 
 
 class Transformer(nn.Module):
@@ -114,6 +139,9 @@ class Transformer(nn.Module):
 class MLPConfig:
     d_embed: int = 128
     d_hidden: int = 512
+
+    def __post_init__(self) -> None:
+        check_sizes(self)
 
 
 class MLP(nn.Module):

@@ -9,15 +9,17 @@ Evaluation happens at epoch 0 and every ``eval_every`` epochs ("epoch e" is
 the state after e updates). Seed k of a batch follows exactly the trajectory a
 single run with seed k follows: parameters, split and optimizer state are per
 seed, and the summed loss gives each seed the gradient of its own mean loss.
+
+A seed stops at the epoch cap, once generalized (``stop_on_generalize``), or
+when its train loss or weights stop being finite (status ``diverged``); the
+others go on. A failed write (disk full) marks the runs ``failed`` and raises a
+one-line :class:`~symreg.runs.rundir.RunWriteError`; a failure before the first
+checkpoint removes the fresh run directory again (:mod:`symreg.train.lifecycle`).
 """
 from __future__ import annotations
 
-import ctypes
-import datetime as dt
-import sys
 import time
 import warnings
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -25,37 +27,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from symreg import __version__
 from symreg.errors import UsageError
-from symreg.registry import get_symmetries, get_symmetry, get_task, model_entries, task_entry
+from symreg.limits import check_training
+from symreg.registry import get_symmetries, get_symmetry, get_task, model_entries
 from symreg.runs.criterion import reaches
-from symreg.runs.rundir import BatchDir, RunDir, checkpoint_schedule, run_paths
+from symreg.runs.rundir import BatchDir, RunDir, checkpoint_schedule
+from symreg.train import lifecycle
 from symreg.train.auxiliary import GrokFast, make_aux_losses
-from symreg.train.config import TrainConfig
+from symreg.train.config import TrainConfig, device_problem
 from symreg.train.data import make_data, split_rows
-from symreg.train.metrics import evaluate, make_probes
+from symreg.train.hardware import auto_seed_chunk, fast_adamw, seed_groups, tune_cpu  # noqa: F401
+from symreg.train.metrics import evaluate, make_probes, non_finite
 
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"Device {name!r} was requested but no CUDA device is available; valid here: auto, cpu.")
+    if (why := device_problem(name)) is not None:  # cuda/cuda:N/mps this machine lacks
+        raise UsageError(why)
     return torch.device(name)
-
-
-def tune_cpu() -> None:
-    """CPU allocator settings that matter for long runs (glibc mmap/trim thresholds).
-
-    Denormal flushing, the other one, is switched on only while :meth:`Trainer.run`
-    runs, since it is process-wide floating-point state that callers may rely on.
-    """
-    try:  # keep ~10 MB activation buffers on the heap instead of fresh mmaps (page faults)
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 2**31 - 1)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 # eager steps before a CUDA graph is captured: the allocator and cuBLAS settle on a side stream
@@ -86,7 +76,7 @@ class Trainer:
         chunk = cfg.seed_chunk or auto_seed_chunk(self.device, self.data.x_train.shape[1])
         self._groups = seed_groups(len(self.seeds), chunk if getattr(self.model, "seed_groups", True) else 0)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                                     weight_decay=cfg.weight_decay, **_fast_adamw(self.device),
+                                     weight_decay=cfg.weight_decay, **fast_adamw(self.device),
                                      **({"capturable": True} if self._use_graph else {}))
         self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]  # mini-batch order
         self.aux = make_aux_losses(task, list(cfg.aux), cfg.aux_samples)
@@ -99,9 +89,13 @@ class Trainer:
             test = ~self.data.train_mask
             self._extra_masks = {"test_in_closure": test & inside, "test_outside_closure": test & ~inside}
         self.geometry = torch.as_tensor(np.asarray(task.geometry_tokens()), device=self.device)
-        self.epoch = 0
+        self.epoch, self.elapsed = 0, 0.0  # elapsed: wall-clock seconds trained before this process
         self.generalized: list[int | None] = [None] * len(self.seeds)
         self.active = [True] * len(self.seeds)
+        self.stopped: list[str | None] = [None] * len(self.seeds)  # why each seed stopped (lifecycle.STOPPED)
+        self.stop_epoch: list[int | None] = [None] * len(self.seeds)
+        self.plan: lifecycle.ResumePlan | None = None  # what a resume found
+        self._new: lifecycle.NewRuns | None = None  # a fresh run's directories, until its first checkpoint
 
     def _augment(self, task, cfg: TrainConfig) -> list:
         """Each seed's split closed under the chosen symmetries, labels deduced, never looked up."""
@@ -115,103 +109,81 @@ class Trainer:
     @classmethod
     def fresh(cls, task, cfg: TrainConfig, seeds: Sequence[int], out: str | Path | None = None,
               progress: Callable | None = None) -> "Trainer":
-        cfg.validate()
+        cfg.validate(task)
+        check_training(task, cfg, len(seeds))  # seeds and memory (symreg.limits), before anything is built
         resolve_device(cfg.device)  # fail before anything is written
         make_aux_losses(task, list(cfg.aux), cfg.aux_samples)
         for name in cfg.augment:
             if name != "all":
                 get_symmetry(task, name)
-        root = Path(out) if out else default_out(task, seeds)
-        single = len(seeds) == 1
-        paths = [root] if single else [root / BatchDir.seed_name(s) for s in seeds]
-        if not single:
-            root.mkdir(parents=True, exist_ok=True)
-            if any(root.iterdir()):
-                raise UsageError(f"Batch directory {root} already exists and is not empty; "
-                                 f"use --resume {root} or choose another --out.")
-        runs = [RunDir.create(p).lock() for p in paths]
-        trainer = cls(task, cfg, seeds, runs, progress)
-        entry = task_entry(task)
-        for run, seed, split in zip(runs, seeds, trainer.splits):
-            run.write_config({
-                "task": task.name, "params": task.params, "task_version": task.version,
-                "plugin": entry.plugin, "plugin_version": entry.plugin_version,
-                "symreg_version": __version__, "torch_version": torch.__version__,
-                "seed": seed, "split_seed": seed, "train": asdict(cfg),
-                "model_sizes": {**getattr(model_entries()[cfg.model].obj, "defaults", {}), **cfg.model_sizes},
-                "batch": None if single else {"dir": str(root), "seeds": list(seeds)},
-                "command": sys.argv, "created": dt.datetime.now().isoformat(timespec="seconds")})
-            run.write_split(split)
-            run.write_status(state="running", epoch=0)
-        if not single:
-            BatchDir.write(root, task.name, seeds, [p.name for p in paths])
+        new = lifecycle.NewRuns(Path(out) if out else lifecycle.default_out(task, seeds), list(seeds))
+        new.check()
+        trainer = cls(task, cfg, seeds, [RunDir(p) for p in new.paths], progress)  # model and data first
+        trainer.runs, trainer._new = new.create(), new
+        try:
+            for run, seed, split in zip(trainer.runs, seeds, trainer.splits):
+                run.write_config(lifecycle.run_config(task, cfg, seed, None if new.single else (new.root, list(seeds))))
+                run.write_split(split)
+                run.write_status(state="running", epoch=0)
+            if not new.single:
+                BatchDir.write(new.root, task.name, seeds, [p.name for p in new.paths])
+        except BaseException as err:
+            new.remove()
+            raise lifecycle.write_error(err, None, None) if isinstance(err, OSError) else err
         return trainer
 
     @classmethod
-    def resume(cls, path: str | Path, progress: Callable | None = None,
-               epochs: int | None = None) -> "Trainer":
-        """Continue the run (or batch of runs) in ``path`` from its last checkpoint."""
+    def resume(cls, path: str | Path, progress: Callable | None = None, epochs: int | None = None,
+               warn: Callable[[str], None] | None = None) -> "Trainer":
+        """Continue the run (or batch) in ``path`` from its newest intact checkpoint (:mod:`lifecycle`).
+
+        ``epochs``, a new target, must be above the epoch reached (else UsageError).
+        A run with nothing left to train (``finished``) is neither locked nor
+        written, and :meth:`run` returns at once. ``warn`` gets a line for each
+        damaged checkpoint skipped (default: a SymregWarning).
+        """
         path = Path(path)
-        paths = run_paths(path)
-        if not paths:
-            raise UsageError(f"{path} is not a run directory (no config.json or batch.json).")
-        runs = [RunDir(p).lock() for p in paths]
+        runs, lock = lifecycle.open_runs(path), lifecycle.resume_lock(path)
+        if holder := lock.holder():
+            raise UsageError(f"{lock.what} is being written by {holder}.")
         configs = [r.config for r in runs]
-        cfg = TrainConfig(**configs[0]["train"])
-        if epochs is not None:
-            cfg.epochs = epochs
+        cfg = lifecycle.config_of(configs[0])
+        plan = lifecycle.plan_resume(runs, cfg, epochs, path)  # reads only; refuses a target reached
+        cfg.epochs = cfg.epochs if epochs is None else epochs
         task = get_task(configs[0]["task"], **configs[0]["params"])
         trainer = cls(task, cfg, [c["seed"] for c in configs], runs, progress)
-        trainer._load([r.load_checkpoint("last") for r in runs])
-        for run in runs:
-            run.truncate_metrics(trainer.epoch - 1)
-            run.write_status(state="running")
+        lifecycle.take_standing(trainer, plan)
+        if not plan.finished:
+            lock.acquire()
+            trainer.runs = [r.lock(lock) for r in runs]
+            try:  # plan again, now that nobody else can write
+                plan = lifecycle.plan_resume(runs, cfg, epochs, path)
+                lifecycle.load_states(trainer, plan)
+                lifecycle.start_resumed(plan)
+            except BaseException as err:
+                lock.release()
+                raise lifecycle.write_error(err, plan.epoch, path) if isinstance(err, OSError) else err
+        trainer.plan = plan
+        for line in plan.warnings:
+            lifecycle.tell(line, warn)
         return trainer
 
+    @property
+    def finished(self) -> bool:
+        """Whether every seed has stopped (a resumed run with nothing left to train)."""
+        return not any(self.active)
+
     # --- checkpoints -----------------------------------------------------------------
-    def _state(self, s: int) -> tuple[dict, dict]:
-        tensors = {}
-        for name, p in self.model.named_parameters():
-            tensors[f"model.{name}"] = p.detach()[s].cpu()
-            st = self.opt.state.get(p, {})
-            for key in ("exp_avg", "exp_avg_sq"):
-                if key in st:
-                    tensors[f"opt.{name}.{key}"] = st[key][s].cpu()
-        tensors["rng"] = self.gens[s].get_state()
-        if self.grokfast:
-            tensors.update(self.grokfast.state(s))
-        steps = [float(st["step"]) for st in self.opt.state.values() if "step" in st]
-        meta = {"epoch": self.epoch, "step": steps[0] if steps else 0.0,
-                "generalized_epoch": self.generalized[s], "active": self.active[s]}
-        return tensors, meta
+    def save(self, epoch_file: bool, seeds: Sequence[int] | None = None) -> None:
+        for s in range(len(self.seeds)) if seeds is None else seeds:
+            self.runs[s].save_checkpoint(*lifecycle.seed_state(self, s, self.seconds()),
+                                         epoch=self.epoch if epoch_file else None)
+            self.runs[s].write_status(epoch=self.epoch, checkpoint=self.epoch)
+        self._saved_at, self._new = time.monotonic(), None  # checkpointed: a failure now keeps the run
 
-    def _load(self, states: list[tuple[dict, dict]]) -> None:
-        epochs = {m["epoch"] for _, m in states}
-        if len(epochs) != 1:
-            raise UsageError(f"The seeds' last checkpoints are at different epochs {sorted(epochs)}.")
-        with torch.no_grad():
-            for name, p in self.model.named_parameters():
-                p.copy_(torch.stack([t[f"model.{name}"] for t, _ in states]).to(self.device))
-                if f"opt.{name}.exp_avg" in states[0][0]:
-                    step_device = self.device if self._use_graph else "cpu"  # capturable wants it on the GPU
-                    self.opt.state[p] = {
-                        "step": torch.tensor(states[0][1]["step"], dtype=torch.float32, device=step_device),
-                        **{k: torch.stack([t[f"opt.{name}.{k}"] for t, _ in states]).to(self.device)
-                           for k in ("exp_avg", "exp_avg_sq")}}
-        for g, (t, m) in zip(self.gens, states):
-            g.set_state(t["rng"])
-        if self.grokfast:
-            self.grokfast.load([t for t, _ in states], self.device)
-        self.epoch = epochs.pop()
-        self.generalized = [m["generalized_epoch"] for _, m in states]
-        self.active = [m["active"] for _, m in states]
-
-    def save(self, epoch_file: bool) -> None:
-        for s, run in enumerate(self.runs):
-            if self.active[s]:
-                run.save_checkpoint(*self._state(s), epoch=self.epoch if epoch_file else None)
-                run.write_status(epoch=self.epoch, checkpoint=self.epoch)
-        self._saved_at = time.monotonic()
+    def seconds(self) -> float:
+        """Wall-clock seconds this run has trained, over every process that trained it."""
+        return round(self.elapsed + time.perf_counter() - getattr(self, "_start", time.perf_counter()), 3)
 
     # --- the loop --------------------------------------------------------------------
     def _update(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> None:
@@ -299,54 +271,105 @@ class Trainer:
         return rows
 
     def run(self) -> list[dict]:
+        """Train until every seed has stopped; one summary per seed. A finished run returns at once."""
+        if self.finished:
+            return self.summary()
         cfg, schedule = self.cfg, set(checkpoint_schedule(self.cfg.epochs))
-        self._saved_at, start = time.monotonic(), time.perf_counter()
-        stop_at = [None] * len(self.seeds)
+        self._saved_at, self._start = time.monotonic(), time.perf_counter()
         # gradients go denormal once the loss is near 0, which costs 2-3x on a CPU
         flushing = self.device.type == "cpu" and torch.set_flush_denormal(True)
         try:
             while True:
                 e = self.epoch
-                if e % cfg.eval_every == 0 or e == cfg.epochs:
-                    rows = self.evaluate()
-                    for s, (run, row) in enumerate(zip(self.runs, rows)):
-                        row["seconds"] = round(time.perf_counter() - start, 3)
-                        if not self.active[s]:
-                            continue
-                        run.append_metrics([row])
-                        if self.generalized[s] is None and reaches(row, cfg.generalize_acc):
-                            self.generalized[s] = e
-                    if self.progress:
-                        self.progress(e, rows, self)
+                if e % cfg.eval_every == 0 or e >= cfg.epochs:
+                    self._record(self.evaluate())
                 done_now = [s for s in range(len(self.seeds)) if self.active[s] and (
-                    e == cfg.epochs or (cfg.stop_on_generalize and self.generalized[s] is not None
+                    e >= cfg.epochs or (cfg.stop_on_generalize and self.generalized[s] is not None
                                         and e >= self.generalized[s] + cfg.stop_patience))]
+                for s in done_now:  # their checkpoints say they stopped, and why
+                    self.active[s], self.stop_epoch[s] = False, e
+                    self.stopped[s] = "epochs" if e >= cfg.epochs and not (
+                        cfg.stop_on_generalize and self.generalized[s] is not None) else "generalized"
+                saving = [s for s in range(len(self.seeds)) if self.active[s] or s in done_now]
                 if e in schedule or done_now:
-                    self.save(epoch_file=e in schedule or bool(done_now))
+                    self.save(epoch_file=True, seeds=saving)
                 elif time.monotonic() - self._saved_at > cfg.checkpoint_every_s:
-                    self.save(epoch_file=False)
+                    self.save(epoch_file=False, seeds=saving)
                 for s in done_now:
-                    self.active[s] = False
-                    stop_at[s] = e
                     self.runs[s].write_status(state="done", epoch=e, generalized_epoch=self.generalized[s])
                 if not any(self.active):
                     break
                 self.step()
                 self.epoch += 1
+                if hasattr(self.progress, "tick"):  # a per-epoch hook, e.g. the CLI's time-throttled progress line
+                    self.progress.tick(self)
         except KeyboardInterrupt:
-            self.save(epoch_file=False)
-            for s, run in enumerate(self.runs):
-                if self.active[s]:
-                    run.write_status(state="interrupted", epoch=self.epoch)
+            try:
+                self.save(epoch_file=False, seeds=[s for s in range(len(self.seeds)) if self.active[s]])
+            except OSError as err:
+                raise self._failed(err) from None
+            self._mark(state="interrupted", epoch=self.epoch)
+            raise
+        except OSError as err:  # a write failed: disk full, a read-only or vanished directory
+            raise self._failed(err) from None
+        except Exception as err:
+            self._mark(state="failed", epoch=self.epoch, error=f"{type(err).__name__}: {err}")
             raise
         finally:
             if flushing:
                 torch.set_flush_denormal(False)
+            if self._new is not None:  # it failed before its first checkpoint: take the run back
+                self._new.remove()
             for run in self.runs:
                 run.unlock()
-        return [{"seed": seed, "run_dir": str(run.path), "epochs": stop_at[s],
-                 "generalized_epoch": self.generalized[s], "seconds": round(time.perf_counter() - start, 2)}
-                for s, (seed, run) in enumerate(zip(self.seeds, self.runs))]
+        return self.summary()
+
+    def _record(self, rows: list[dict]) -> None:
+        """Append each training seed's metrics row; stop the seeds whose loss or weights are no longer finite."""
+        e = self.epoch
+        for s, (run, row) in enumerate(zip(self.runs, rows)):
+            row["seconds"] = self.seconds()
+            if not self.active[s]:
+                continue
+            run.append_metrics([row])
+            if (why := non_finite(row)) is not None:
+                self.active[s], self.stopped[s], self.stop_epoch[s] = False, "diverged", e
+                run.write_status(state="diverged", epoch=e, error=f"{why} at epoch {e}",
+                                 generalized_epoch=self.generalized[s])
+            elif self.generalized[s] is None and reaches(row, self.cfg.generalize_acc):
+                self.generalized[s] = e
+        if self.progress:
+            self.progress(e, rows, self)
+
+    def _failed(self, err: OSError) -> Exception:
+        error = lifecycle.write_error(err, self.epoch, self.root)
+        self._mark(state="failed", epoch=self.epoch, error=str(error))
+        return error
+
+    def _mark(self, **status) -> None:
+        """Record how training ended in the status of each seed still training, if it can be written."""
+        for run in self.runs if self._new is None else ():
+            try:
+                if run.status.get("state") not in ("done", "diverged"):  # a seed stopping now did not get there
+                    run.write_status(**status)
+            except OSError:
+                pass
+
+    @property
+    def root(self) -> Path:
+        """The run, or the batch, that ``symreg train --resume`` continues."""
+        return self.runs[0].path.parent if len(self.runs) > 1 else self.runs[0].path
+
+    def summary(self) -> list[dict]:
+        """Per seed: where it stopped (``epochs``), why (``stopped``), when it generalized, seconds trained."""
+        out = []
+        for s, (seed, run) in enumerate(zip(self.seeds, self.runs)):
+            status = run.status if self.stopped[s] == "diverged" else {}
+            out.append({"seed": seed, "run_dir": str(run.path), "stopped": self.stopped[s],
+                        "epochs": self.stop_epoch[s],
+                        "generalized_epoch": self.generalized[s], "seconds": self.seconds(),
+                        **({"diverged": status.get("error")} if status else {})})
+        return out
 
 
 def _data_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
@@ -360,41 +383,3 @@ def _data_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) ->
         return loss.mean(1).sum()  # each seed: the gradient of its own mean
     return ((loss * w).sum(1) / w.sum(1).clamp_min(1e-12)).sum()
 
-
-def auto_seed_chunk(device: torch.device, train_rows: int) -> int:
-    """Seeds per pass when ``seed_chunk`` is 0: all of them on a GPU; on a CPU, about 8192 rows.
-
-    Measured on 2 cores with 20 seeds (benchmarks/results/epoch_speed-cpu.txt): one
-    pass over all seeds of mod_add p=113 ran at 0.59x the per-seed speed of one seed
-    alone, its activations far outgrowing the caches, and groups of 2 seeds (7,662
-    rows) at 1.02x; on graph_cycle n=32 (819 rows) groups of 10 ran 1.14x.
-
-    >>> auto_seed_chunk(torch.device("cpu"), 3831), auto_seed_chunk(torch.device("cpu"), 819)
-    (2, 10)
-    """
-    return 0 if device.type != "cpu" else max(1, 8192 // max(1, train_rows))
-
-
-def seed_groups(n_seeds: int, chunk: int) -> list[slice]:
-    """Consecutive groups of at most ``chunk`` seeds (0 = one group of all).
-
-    >>> seed_groups(5, 2)
-    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
-    """
-    chunk = chunk or n_seeds
-    return [slice(i, min(n_seeds, i + chunk)) for i in range(0, n_seeds, chunk)]
-
-
-def _fast_adamw(device: torch.device) -> dict:
-    return {"fused": True} if device.type in ("cpu", "cuda") else {}
-
-
-def default_out(task, seeds: Sequence[int]) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    seed_part = f"s{seeds[0]}" if len(seeds) == 1 else f"s{seeds[0]}-{seeds[-1]}"
-    base = Path("runs") / f"{task.name}-{stamp}-{seed_part}"
-    path, i = base, 1
-    while path.exists():
-        i += 1
-        path = base.with_name(f"{base.name}-{i}")
-    return path

@@ -10,6 +10,25 @@ from typing import Any, Callable, Iterable
 
 from symreg.errors import UsageError
 
+# Seeds are non-negative and below 2**32: numpy's seed range, and what keeps every torch generator
+# seed the models derive from one (seed * SEED_STRIDE + salt, symreg/train/models.py) inside 64 bits.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed, what: str = "Seed") -> int:
+    """``seed`` itself when it is an integer in 0..MAX_SEED; otherwise the error names it.
+
+    >>> check_seed(7)
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    symreg.errors.UsageError: Seed -1 must be a non-negative integer (at most 4294967295).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"{what} {seed!r} must be a non-negative integer (at most {MAX_SEED}).")
+    return seed
+
 
 def parse_seeds(text: str) -> list[int]:
     """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"1,5,9"`` -> [1, 5, 9].
@@ -18,14 +37,18 @@ def parse_seeds(text: str) -> list[int]:
     [0, 1, 2, 7]
     """
     out: list[int] = []
-    try:
-        for part in text.split(","):
-            lo, sep, hi = part.strip().partition("-")
-            out += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
-    except ValueError:
-        raise UsageError(f"Seeds {text!r} must look like 0-19 or 1,5,9 (non-negative integers).") from None
-    if not out or len(set(out)) != len(out) or min(out) < 0:
-        raise UsageError(f"Seeds {text!r} must be distinct non-negative integers.")
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        try:
+            lo, hi = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise UsageError(f"Seeds {text!r} must look like 0-19 or 1,5,9 (non-negative integers).") from None
+        if not (0 <= lo <= MAX_SEED and 0 <= hi <= MAX_SEED):  # refused before a range is built
+            raise UsageError(f"Seeds {text!r}: {hi if 0 <= lo <= MAX_SEED else lo} is not a "
+                             f"non-negative integer of at most {MAX_SEED}.")
+        out += list(range(lo, hi + 1))
+    if not out or len(set(out)) != len(out) or min(out) < 0 or max(out) > MAX_SEED:
+        raise UsageError(f"Seeds {text!r} must be distinct non-negative integers (at most {MAX_SEED}).")
     return out
 
 
@@ -37,10 +60,15 @@ def seed_list(seeds: int | str | Iterable[int]) -> list[int]:
     """
     if isinstance(seeds, str):
         return parse_seeds(seeds)
-    out = [seeds] if isinstance(seeds, int) else list(seeds)
-    if not out or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in out) \
-            or len(set(out)) != len(out):
-        raise UsageError(f"Seeds {seeds!r} must be distinct non-negative integers.")
+    try:
+        out = [seeds] if isinstance(seeds, int) else list(seeds)
+    except TypeError:
+        raise UsageError(f"Seeds {seeds!r} must be an integer, a text like 0-4 or 1,5,9, "
+                         f"or a list of integers.") from None
+    for s in out:
+        check_seed(s)
+    if not out or len(set(out)) != len(out):
+        raise UsageError(f"Seeds {seeds!r} must be distinct non-negative integers (at most {MAX_SEED}).")
     return out
 
 
@@ -52,7 +80,7 @@ def literal(text: str) -> Any:
     """
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # e.g. "{[1]: 2}", "-" * 10**5
         return text
 
 
@@ -60,8 +88,9 @@ def parse_pairs(pairs: Iterable[str], what: str,
                 value: Callable[[str, str], Any] = lambda key, text: literal(text)) -> dict:
     """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}``; ``value(key, text)`` converts (and checks) each value.
 
-    ``what`` names the option in the error for a pair without ``=``; a key given
-    twice keeps its last value.
+    ``what`` names the option in the errors: for a pair without ``=`` or with
+    an empty key, and for a key given twice (which of two values was meant
+    cannot be guessed, so neither wins).
 
     >>> parse_pairs(["batch_size=512", "device=cpu"], "--set")
     {'batch_size': 512, 'device': 'cpu'}
@@ -69,12 +98,20 @@ def parse_pairs(pairs: Iterable[str], what: str,
     Traceback (most recent call last):
     ...
     symreg.errors.UsageError: Parameter 'p' must look like key=value.
+    >>> parse_pairs(["p=5", "p=7"], "Parameter")
+    Traceback (most recent call last):
+    ...
+    symreg.errors.UsageError: Parameter 'p' is given twice ('p=5', then 'p=7'); give it once.
     """
-    out = {}
+    out, given = {}, {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep:
+        key = key.strip()
+        if not sep or not key:
             raise UsageError(f"{what} {pair!r} must look like key=value.")
+        if key in given:
+            raise UsageError(f"{what} {key!r} is given twice ({given[key]!r}, then {pair!r}); give it once.")
+        given[key] = pair
         out[key] = value(key, text)
     return out
 
