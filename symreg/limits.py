@@ -15,7 +15,10 @@ rough but on the high side: they are there to refuse what cannot fit, not to
 predict use. Training counts the host and the accelerator together.
 
 Seeds trained as one batch, and points of one sweep, are capped too: 10,000
-each, ``SYMREG_MAX_SEEDS`` and ``SYMREG_MAX_POINTS`` change the caps.
+each, ``SYMREG_MAX_SEEDS`` and ``SYMREG_MAX_POINTS`` change the caps. Closing a
+split under laws (``augment``) checks every law instance each round
+(associativity: every triple of tokens), so it is capped at 2*10^9 instances a
+round, about a minute on one core (``SYMREG_MAX_LAW_INSTANCES``).
 
 >>> from symreg.registry import get_task
 >>> domain_bytes(get_task("mod_add", p=5))  # 25 inputs: inputs, keys, labels and temporaries
@@ -41,7 +44,10 @@ FRACTION = 0.8  # of the memory available now
 MEMORY_ENV = "SYMREG_MEMORY_LIMIT_GB"
 SEEDS_ENV, MAX_SEEDS = "SYMREG_MAX_SEEDS", 10_000
 POINTS_ENV, MAX_POINTS = "SYMREG_MAX_POINTS", 10_000
+LAWS_ENV, MAX_LAW_INSTANCES = "SYMREG_MAX_LAW_INSTANCES", 2 * 10 ** 9  # closing under laws: ~1 min a round
+SECONDS_PER_LAW_INSTANCE = 2.4e-8  # associativity's deduction on one core (mod_add, p=503: 3 s a round)
 SYMMETRY_BYTES_PER_POINT = 400  # sympy Permutations of the k*V + C points, per declared symmetry set
+MAX_ORDER_POINTS = 2000  # `show` gives a group's order (sympy's Schreier-Sims) up to this many points moved
 
 
 class TooLargeError(UsageError):
@@ -267,11 +273,31 @@ def check_training(task: "Task", cfg, n_seeds: int) -> None:
           "use a smaller task, fewer seeds or a smaller model")
 
 
+def law_instances(task: "Task", symmetries: Iterable["Symmetry"]) -> int:
+    """Instances the laws among ``symmetries`` look at in one round of deduction."""
+    total = 0
+    for s in symmetries:
+        if getattr(s, "kind", "") == "law":
+            try:
+                total += int(s.count(task))
+            except UsageError:  # a law that does not fit the task fails later, with its own message
+                pass
+    return total
+
+
 def check_closure(task: "Task", symmetries: Iterable["Symmetry"]) -> None:
-    """Before closing a split of ``task`` under ``symmetries``."""
+    """Before closing a split of ``task`` under ``symmetries``: memory, then the laws' work per round."""
     syms = list(symmetries)
-    check({"domain": domain_bytes(task), "closure": closure_bytes(task, syms)},
-          f"Closing a split of {describe(task)} under {len(syms)} symmetries")
+    what = f"Closing a split of {describe(task)} under {len(syms)} symmetries"
+    total = check({"domain": domain_bytes(task), "closure": closure_bytes(task, syms)}, what)
+    work, cap = law_instances(task, syms), _cap(LAWS_ENV, MAX_LAW_INSTANCES)
+    if work > cap:
+        secs = work * SECONDS_PER_LAW_INSTANCE
+        took = f"{secs / 3600:.3g} h" if secs >= 7200 else f"{secs / 60:.0f} min" if secs >= 120 else f"{secs:.0f} s"
+        raise TooLargeError(
+            f"{what} would check {count(work)} law instances a round (about {took} a round on one "
+            f"core; memory about {gib(total)} GiB), more than the limit of {count(cap)}; use a smaller task "
+            f"or name symmetries without laws (--symmetry), or set {LAWS_ENV}=N to change the limit.")
 
 
 def check_verify(task: "Task", symmetries: Iterable["Symmetry"], max_exhaustive: int) -> None:

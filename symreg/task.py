@@ -10,7 +10,11 @@ so a row of the domain is identified by its index. The simplest interface is::
 
 Subclasses declare ``name``, ``domain``, ``parameters``, ``preset`` and
 ``quick``, and implement ``slot_tokens``, ``label``, ``decode``, ``encode``
-and ``symmetries``.
+and ``symmetries``. ``task.size`` (the number of inputs) is a product of slot
+sizes, never an enumeration; a task with a large vocabulary also defines
+``slot_sizes`` as a formula, so that its size is known before its tokens are
+listed. The domain is enumerated only after :func:`symreg.limits.check_domain`
+says it fits in memory.
 """
 from __future__ import annotations
 
@@ -176,9 +180,13 @@ class Task(ABC):
         check({"token lists": 8 * 4 * self.vocab_size}, f"Listing the tokens of task '{self.name}'")
         return [len(np.unique(np.asarray(s, dtype=np.int64))) for s in self.slot_tokens()]
 
+    @functools.cached_property
+    def _slot_counts(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.slot_sizes())
+
     @property
     def arity(self) -> int:
-        return len(self.slot_sizes())
+        return len(self._slot_counts)
 
     @property
     def size(self) -> int:
@@ -188,7 +196,7 @@ class Task(ABC):
         >>> get_task("mod_add", p=10**9 + 7).size
         1000000014000000049
         """
-        return math.prod(int(n) for n in self.slot_sizes())
+        return math.prod(self._slot_counts)
 
     @abstractmethod
     def label(self, x: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Iterable, Iterator
 
@@ -45,7 +46,7 @@ def iter_verify(names: Iterable[str] | None = None, params: Params = None, *, ma
     """
     for option, value, least in (("--max-exhaustive", max_exhaustive, 0), ("--samples", samples, 1),
                                  ("--seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
             raise UsageError(f"{option} {value!r} must be an integer of at least {least}.")
     entries = task_entries()
     every = names is None

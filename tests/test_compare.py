@@ -111,3 +111,32 @@ def test_quartiles_are_never_nan_and_match_statistics_without_nevers(epochs):
         assert q == pytest.approx([want[0], want[2]])
     else:
         assert q[1] is None or q[1] <= max(e for e in epochs if e is not None)
+
+
+def test_an_interrupted_comparison_exits_130_and_names_the_command_that_continues_it(tmp_path):
+    """SIGTERM (or Ctrl-C) mid-comparison: exit status 130 and the re-run command, as `symreg train` does;
+    that command resumes the interrupted method and finishes."""
+    import shlex
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "cmp"
+    args = ["compare", "mod_add", "-P", "p=11", "--methods", "baseline", "--seeds", "0-1", "--epochs", "400",
+            "--eval-every", "10", "--set", f"model_sizes={TINY}", "--device", "cpu", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "symreg", *args], stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    while line and "epoch 0/400" not in line:  # off a terminal, epoch 0's progress line comes at once
+        line = proc.stderr.readline()
+    assert line, "the comparison never reported epoch 0"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    hint = err.strip().splitlines()[-1]
+    assert hint.startswith("Interrupted (baseline, epoch ") and "; continue with: symreg compare mod_add " in hint
+    assert json.loads((out / "baseline" / "seed-0" / "status.json").read_text())["state"] == "interrupted"
+    again = shlex.split(hint.split("; continue with: ", 1)[1])
+    assert again[:2] == ["symreg", "compare"] and again[-2:] == ["--out", str(out)]
+    done = CliRunner().invoke(cli, [*again[1:], "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads((out / "baseline" / "seed-1" / "status.json").read_text())["state"] == "done"

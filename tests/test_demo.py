@@ -106,7 +106,7 @@ def test_make_demo_end_to_end_on_a_tiny_configuration(tmp_path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     done = subprocess.run(
         ["make", "-s", "-o", ".venv/bin/.installed", "demo", f"DEMO_OUT={tmp_path}", "DEMO_PARAMS=-P p=11",
-         f"DEMO_TRAIN=--epochs 30 --eval-every 10 --set model_sizes={sizes} --device cpu"],
+         f"DEMO_TRAIN=--epochs 30 --eval-every 10 --set 'model_sizes={sizes}' --device cpu"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     last = done.stdout.strip().splitlines()[-1]

@@ -287,6 +287,26 @@ def test_resuming_with_a_later_target_trains_on_to_it(tmp_path, straight):
     assert Trainer.resume(tmp_path / "r").finished
     Trainer.resume(tmp_path / "r", epochs=40).run()
     assert metrics(tmp_path / "r") == metrics(straight / "one")
+    assert Trainer.resume(tmp_path / "r").finished  # done at its new target, 40
+
+
+def test_a_resumed_target_is_remembered_by_the_next_resume(tmp_path, straight):
+    Trainer.fresh(TASK, tiny_cfg(epochs=10), [1], tmp_path / "r").run()
+    trainer = Trainer.resume(tmp_path / "r", epochs=40)
+    step = trainer.step
+
+    def interrupting():
+        if trainer.epoch == 23:
+            raise KeyboardInterrupt
+        step()
+
+    trainer.step = interrupting
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    trainer = Trainer.resume(tmp_path / "r")  # no target: the 40 it was last given, not config.json's 10
+    assert trainer.cfg.epochs == 40 and trainer.epoch == 23
+    trainer.run()
+    assert metrics(tmp_path / "r") == metrics(straight / "one")
 
 
 # --- many seeds -----------------------------------------------------------------------------------

@@ -136,18 +136,23 @@ def test_the_limit_is_a_share_of_available_memory_or_the_environment(monkeypatch
             memory_limit()
 
 
-def test_show_of_a_huge_task_reports_its_size_and_skips_only_the_symmetries():
+def test_show_of_a_huge_task_reports_its_size_and_skips_only_the_symmetries(monkeypatch):
     start = time.perf_counter()
     result = invoke("show", "mod_add", "-P", "p=1000000007", "--json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
     assert info["size"] == 1000000007 ** 2 and info["symmetries"] == []
-    assert "GiB" in info["symmetries_skipped"] and MEMORY_ENV in info["symmetries_skipped"]
+    assert "3,000,000,021 points" in info["symmetries_skipped"]
     text = invoke("show", "mod_mul", "-P", "p=1000000007").output
     assert "inputs: 1,000,000,014,000,000,049" in text and "symmetries: not built: " in text
+    text = invoke("show", "mod_add", "-P", "p=10007").output  # built, but no group order (hours in sympy)
+    assert "translation          group order not computed (30021 points), generators: x->x+1, y->y+1" in text
     assert time.perf_counter() - start < 10
     ok = json.loads(invoke("show", "mod_add", "-P", "p=7", "--json").output)
-    assert ok["symmetries_skipped"] is None and len(ok["symmetries"]) == 4
+    assert ok["symmetries_skipped"] is None and [s["order"] for s in ok["symmetries"][:3]] == [2, 49, 6]
+    monkeypatch.setenv(MEMORY_ENV, "0.000001")
+    info = json.loads(invoke("show", "mod_add", "-P", "p=7", "--json").output)
+    assert info["symmetries"] == [] and "GiB" in info["symmetries_skipped"] and info["size"] == 49
 
 
 @pytest.mark.parametrize("args", [
@@ -185,6 +190,20 @@ def test_verify_refuses_negative_options(option):
         verify_tasks(["mod_add"], {"p": 5}, **{option: -1})
 
 
+def test_augment_refuses_laws_that_would_run_for_hours_but_not_group_actions(monkeypatch):
+    from symreg.augmenting import augment_split
+
+    monkeypatch.setenv(MEMORY_ENV, "off")  # the law cap alone, as on a machine with ample memory
+    start = time.perf_counter()
+    with pytest.raises(TooLargeError, match=r"8,013,207,261,331 law instances a round \(about 53.4 h.*80.6 GiB"):
+        augment_split("mod_add", {"p": 20011})
+    assert time.perf_counter() - start < 5
+    monkeypatch.setenv("SYMREG_MAX_LAW_INSTANCES", "100")
+    with pytest.raises(TooLargeError, match="1,331 law instances"):
+        augment_split("mod_add", {"p": 11})
+    assert augment_split("mod_add", {"p": 11}, symmetries=["translation"])["mismatches"] == 0
+
+
 # --- the training estimate ----------------------------------------------------------------------
 def test_the_training_estimate_grows_with_seeds_and_shrinks_with_mini_batches():
     task = get_task("mod_add", p=97)
@@ -219,3 +238,11 @@ def test_seeds_are_capped_with_an_override(monkeypatch):
     monkeypatch.setenv("SYMREG_MAX_SEEDS", "many")
     with pytest.raises(UsageError, match="SYMREG_MAX_SEEDS"):
         check_seeds(1)
+
+
+# --- the registry commands read -P with the one parser ----------------------------------------
+@pytest.mark.parametrize("args", [["show", "mod_add"], ["verify", "mod_add"], ["verify", "--all"]])
+def test_show_and_verify_refuse_a_parameter_given_twice(args):
+    result = invoke(*args, "-P", "p=5", "-P", "p=7")
+    assert result.exit_code == 2 and result.output.startswith("Error: ") and "'p'" in result.output
+    assert result.output.count("\n") == 1

@@ -296,12 +296,13 @@ def test_a_dead_worker_is_recorded_as_killed(tmp_path):
     assert "FAILED: killed" in lines[0]
 
 
-def _wait_for_lock(path: Path, epoch: int = 20, timeout: float = 300) -> int:
-    """The pid writing the run whose lock is ``path``, once it has checkpointed ``epoch``."""
+def _wait_for_lock(path: Path, epoch: int = 20, timeout: float = 300, run: Path | None = None) -> int:
+    """The pid holding the lock ``path``, once the run ``run`` (default: the lock's directory) has
+    checkpointed ``epoch``; a batch's seeds share one lock, ``BATCH/.lock``."""
     end = time.time() + timeout
     while time.time() < end:
         if path.exists() and path.read_text().startswith("process "):
-            status = path.parent / "status.json"
+            status = (run or path.parent) / "status.json"
             if status.exists() and json.loads(status.read_text()).get("epoch", 0) >= epoch:
                 return int(path.read_text().split()[1])
         time.sleep(0.2)
@@ -317,8 +318,8 @@ def test_kill_9_of_a_local_worker_fails_that_point_only_and_retry_resumes_it(tmp
     spec = write(tmp_path, spec_text(TWO.replace('"baseline", ', "") + long))
     cmd = [sys.executable, "-m", "symreg", "sweep", "run", str(spec), "--out", str(out), "--workers", "2"]
     driver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lock = out / "mod_sub-p11" / "baseline" / "seed-0" / ".lock"
-    os.kill(_wait_for_lock(lock), signal.SIGKILL)
+    lock, seed0 = out / "mod_sub-p11" / "baseline" / ".lock", out / "mod_sub-p11" / "baseline" / "seed-0"
+    os.kill(_wait_for_lock(lock, run=seed0), signal.SIGKILL)
     output, _ = driver.communicate(timeout=300)
     assert driver.returncode == 1, output
     assert "mod_sub-p11/baseline FAILED: killed: worker process" in output and "SIGKILL" in output
@@ -328,7 +329,7 @@ def test_kill_9_of_a_local_worker_fails_that_point_only_and_retry_resumes_it(tmp
     killed_at = points["mod_sub-p11/baseline"]["epoch"]
 
     retry = subprocess.Popen(cmd + ["--retry-failed"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _wait_for_lock(lock, epoch=killed_at + 20)
+    _wait_for_lock(lock, epoch=killed_at + 20, run=seed0)
     retry.send_signal(signal.SIGINT)  # Ctrl-C: the driver passes it on to its worker
     output, _ = retry.communicate(timeout=300)
     assert retry.returncode == 130, output
@@ -372,7 +373,8 @@ def test_kill_9_of_a_ray_worker_fails_that_point_only(tmp_path, ray_local):
     lines: list[str] = []
     thread = threading.Thread(target=run_ray, args=(out, points, None, 1, Tally(2, lines.append)))
     thread.start()
-    os.kill(_wait_for_lock(out / "mod_sub-p11" / "baseline" / "seed-0" / ".lock"), signal.SIGKILL)
+    batch = out / "mod_sub-p11" / "baseline"
+    os.kill(_wait_for_lock(batch / ".lock", run=batch / "seed-0"), signal.SIGKILL)
     thread.join(timeout=300)
     states = {p.name: point_state(out, p) for p in points}
     assert states["mod_sub-p11/baseline"]["state"] == "failed", lines

@@ -7,11 +7,13 @@ import time
 import click
 
 from symreg.cli.app import PARAM, cli, emit
-from symreg.limits import TooLargeError
+from symreg.limits import MAX_ORDER_POINTS, TooLargeError
 from symreg.plugins import distributions, load_plugins, plugin_name, pm
 from symreg.presets import resolve_task
 from symreg.registry import get_symmetries, model_entries, plugin_problems, probe_symmetry_plugins, task_entries
-from symreg.symmetry import MAX_EXHAUSTIVE
+from symreg.symmetry import MAX_EXHAUSTIVE, Symmetry
+
+SHOW_MAX_POINTS = 3_000_000  # symmetries of at most ~10^6 tokens: sympy builds 3 million points in about 10 s
 
 
 @cli.command()
@@ -49,7 +51,7 @@ def plugins(as_json: bool) -> None:
     probe_symmetry_plugins()
     problems = plugin_problems()
     rows = []
-    for plugin in pm.get_plugins():
+    for plugin in sorted(pm.get_plugins(), key=plugin_name):
         name = plugin_name(plugin)
         dist = distributions.get(name, (None, None))
         rows.append({"name": name, "module": getattr(plugin, "__name__", repr(plugin)),
@@ -78,8 +80,12 @@ def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
     """Show a task: parameters, encoding, size, symmetries and presets."""
     task = resolve_task(task_name, params)
     entry = task_entries()[task.name]
-    try:  # the size is a formula; only the symmetries cost memory (O(vocabulary)), and are checked first
-        symmetries, skipped = [s.summary() for s in get_symmetries(task)], None
+    points = task.arity * task.vocab_size + task.n_classes  # what each symmetry's permutations move
+    try:  # the size is a formula; only the symmetries cost memory and time (O(vocabulary)), checked first
+        if points > SHOW_MAX_POINTS:
+            raise TooLargeError(f"their permutations would move {points:,} points, more than `show` builds "
+                                f"({SHOW_MAX_POINTS:,}, about 10 s)")
+        symmetries, skipped = [_summary(s) for s in get_symmetries(task)], None
     except TooLargeError as err:
         symmetries, skipped = [], str(err)
     info = {**task.spec(), "plugin": entry.plugin, "description": task.description,
@@ -98,7 +104,8 @@ def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
     click.echo(f"  encoding: {task.encoding_example}")
     click.echo("  symmetries:" + (f" not built: {skipped}" if skipped else ""))
     for s in info["symmetries"]:
-        group = f" order {s['order']}, generators: {', '.join(s['generators'])}" if s["kind"] == "group" else ""
+        order = s["order"] if s.get("order") is not None else f"not computed ({s.get('points')} points)"
+        group = f" order {order}, generators: {', '.join(s['generators'])}" if s["kind"] == "group" else ""
         click.echo(f"    {s['name']:<20} {s['kind']:<5}{group}")
         click.echo(f"    {'':<20} {s['description']}")
     for label, preset in info["presets"].items():
@@ -107,6 +114,20 @@ def show(task_name: str, params: tuple[str, ...], as_json: bool) -> None:
         extra += f"  ({preset['note']})" if preset["note"] else ""
         click.echo(f"  preset {label}: train_frac {preset['train_frac']}, weight_decay "
                    f"{preset['weight_decay']}, epochs {preset['epochs']}, model {preset['model']}{extra}")
+
+
+def _summary(sym: Symmetry) -> dict:
+    """``sym.summary()``, without the group's order where computing it could take minutes.
+
+    The order comes from sympy's Schreier-Sims, which grows steeply with the
+    points moved: 11 s for mod_add's translations at p=1009, hours at p=10007.
+    """
+    gens = getattr(sym, "generators", None)
+    points = max((getattr(g, "size", 0) for g in gens), default=0) if isinstance(gens, list) else 0
+    if points <= MAX_ORDER_POINTS:
+        return sym.summary()
+    return {**Symmetry.summary(sym), "order": None, "points": points,
+            "generators": list(getattr(sym, "generator_names", []))}
 
 
 @cli.command()

@@ -118,6 +118,10 @@ def load_run(path: Path) -> Run:
         run.status = {}
     if run.running:
         run.warnings.append(f"{path}: still being written; diagnosing the {len(rows)} evaluations so far")
+    elif isinstance(run.status, dict) and run.status.get("state") in ("diverged", "failed"):
+        what = "diverged" if run.status["state"] == "diverged" else "training failed"
+        why = f" ({run.status['error']})" if run.status.get("error") else ""
+        run.warnings.append(f"{path}: {what} at epoch {run.status.get('epoch', '?')}{why}")
     return run
 
 

@@ -156,6 +156,7 @@ class ResumePlan:
     epoch: int  # where the training seeds continue; the furthest stop when none trains
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0  # wall-clock seconds the run had trained before
+    target: int = 0  # the epoch it trains to: a new one given, else the one it was last trained to
 
     @property
     def finished(self) -> bool:
@@ -228,14 +229,17 @@ def _newest(run: RunDir, notes: list[str], at_most: int | None = None) -> tuple[
 def plan_resume(runs: list[RunDir], cfg, epochs: int | None, root: Path) -> ResumePlan:
     """Where each seed of ``runs`` continues from, reading only: nothing is written or locked.
 
-    ``epochs`` is a new target (None: the run's own). A target at or below the
-    epoch the run has reached is a UsageError.
+    ``epochs`` is a new target (None: the one it was last trained to, which an
+    earlier resume may have raised above config.json's). A target at or below
+    the epoch the run has reached is a UsageError.
     """
-    target = cfg.epochs if epochs is None else epochs
     notes: list[str] = []
     for run in runs:
         run.metrics()  # a damaged metrics file is an error now, before anything is written
-    seeds = [_seed(run, *_newest(run, notes), cfg, target) for run in runs]
+    newest = [(run, *_newest(run, notes)) for run in runs]
+    latest = max((meta for _, _, meta in newest if meta), key=lambda m: m["epoch"], default={})
+    target = epochs if epochs is not None else int(latest.get("target", cfg.epochs))
+    seeds = [_seed(run, path, meta, cfg, target) for run, path, meta in newest]
     while any(s.active for s in seeds):  # wind seeds ahead of the others back to a common epoch
         e = min(s.epoch for s in seeds if s.active)
         ahead = [i for i, s in enumerate(seeds) if s.epoch > e and s.stopped != "diverged"]
@@ -255,7 +259,7 @@ def plan_resume(runs: list[RunDir], cfg, epochs: int | None, root: Path) -> Resu
         seconds = max((float(r.get("seconds") or 0.0) for r in rows), default=0.0)
     if active and reached == 0 and not any(s.path for s in active):
         notes.append(f"{root} has no checkpoint yet (it stopped before its first); training it from epoch 0")
-    return ResumePlan(seeds, reached, notes, seconds)
+    return ResumePlan(seeds, reached, notes, seconds, target)
 
 
 def start_resumed(plan: ResumePlan) -> None:
@@ -283,7 +287,7 @@ def seed_state(trainer, s: int, seconds: float) -> tuple[dict, dict]:
     steps = [float(st["step"]) for st in trainer.opt.state.values() if "step" in st]
     meta = {"epoch": trainer.epoch, "step": steps[0] if steps else 0.0,
             "generalized_epoch": trainer.generalized[s], "active": trainer.active[s],
-            "stopped": trainer.stopped[s], "seconds": round(seconds, 3)}
+            "stopped": trainer.stopped[s], "seconds": round(seconds, 3), "target": trainer.cfg.epochs}
     return tensors, meta
 
 

@@ -149,7 +149,7 @@ class Trainer:
         configs = [r.config for r in runs]
         cfg = lifecycle.config_of(configs[0])
         plan = lifecycle.plan_resume(runs, cfg, epochs, path)  # reads only; refuses a target reached
-        cfg.epochs = cfg.epochs if epochs is None else epochs
+        cfg.epochs = plan.target
         task = get_task(configs[0]["task"], **configs[0]["params"])
         trainer = cls(task, cfg, [c["seed"] for c in configs], runs, progress)
         lifecycle.take_standing(trainer, plan)
@@ -283,13 +283,12 @@ class Trainer:
                 e = self.epoch
                 if e % cfg.eval_every == 0 or e >= cfg.epochs:
                     self._record(self.evaluate())
-                done_now = [s for s in range(len(self.seeds)) if self.active[s] and (
-                    e >= cfg.epochs or (cfg.stop_on_generalize and self.generalized[s] is not None
-                                        and e >= self.generalized[s] + cfg.stop_patience))]
+                solved = [cfg.stop_on_generalize and g is not None and e >= g + cfg.stop_patience
+                          for g in self.generalized]
+                done_now = [s for s in range(len(self.seeds)) if self.active[s] and (e >= cfg.epochs or solved[s])]
                 for s in done_now:  # their checkpoints say they stopped, and why
                     self.active[s], self.stop_epoch[s] = False, e
-                    self.stopped[s] = "epochs" if e >= cfg.epochs and not (
-                        cfg.stop_on_generalize and self.generalized[s] is not None) else "generalized"
+                    self.stopped[s] = "generalized" if solved[s] else "epochs"
                 saving = [s for s in range(len(self.seeds)) if self.active[s] or s in done_now]
                 if e in schedule or done_now:
                     self.save(epoch_file=True, seeds=saving)

@@ -9,6 +9,7 @@ import ast
 from typing import Any, Callable, Iterable
 
 from symreg.errors import UsageError
+from symreg.limits import check_seeds
 
 # Seeds are non-negative and below 2**32: numpy's seed range, and what keeps every torch generator
 # seed the models derive from one (seed * SEED_STRIDE + salt, symreg/train/models.py) inside 64 bits.
@@ -46,6 +47,7 @@ def parse_seeds(text: str) -> list[int]:
         if not (0 <= lo <= MAX_SEED and 0 <= hi <= MAX_SEED):  # refused before a range is built
             raise UsageError(f"Seeds {text!r}: {hi if 0 <= lo <= MAX_SEED else lo} is not a "
                              f"non-negative integer of at most {MAX_SEED}.")
+        check_seeds(len(out) + max(0, hi - lo + 1))  # the seed cap (symreg.limits), before the list is built
         out += list(range(lo, hi + 1))
     if not out or len(set(out)) != len(out) or min(out) < 0 or max(out) > MAX_SEED:
         raise UsageError(f"Seeds {text!r} must be distinct non-negative integers (at most {MAX_SEED}).")
