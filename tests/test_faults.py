@@ -247,18 +247,24 @@ def poison_seed(monkeypatch, index: int, at_epoch: int) -> None:
     monkeypatch.setattr(Trainer, "step", stepping)
 
 
-def test_a_diverging_seed_stops_alone_and_says_so(tmp_path, monkeypatch, straight):
+@pytest.mark.parametrize("every, at, why, evaluated", [
+    ("1e9", 20, "train loss is nan at epoch 20", [0, 10, 20]),  # seen at the next evaluation
+    ("0.0", 16, "weights are not finite at epoch 16", [0, 10]),  # seen at the next checkpoint, before it is written
+])
+def test_a_diverging_seed_stops_alone_and_says_so(tmp_path, monkeypatch, straight, every, at, why, evaluated):
     poison_seed(monkeypatch, 1, at_epoch=15)
     out = tmp_path / "b"
     result = invoke(["train", "mod_add", "-P", "p=11", "--epochs", "40", "--eval-every", "10", "--seeds", "1,4",
-                     "--set", "checkpoint_every_s=0.0", *SETTINGS, "--out", out])
+                     "--set", f"checkpoint_every_s={every}", *SETTINGS, "--out", out])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "seed 4" in line]
-    assert len(lines) == 1 and "diverged" in lines[0] and "epoch 20" in lines[0], result.output
+    assert len(lines) == 1 and "diverged" in lines[0] and why in lines[0], result.output
     status = json.loads((out / "seed-4" / "status.json").read_text())
-    assert status["state"] == "diverged" and status["epoch"] == 20 and "nan" in status["error"]
+    assert status["state"] == "diverged" and status["epoch"] == at and status["error"] == why
     rows = read_metrics(out / "seed-4" / "metrics.jsonl")[0]
-    assert [r["epoch"] for r in rows] == [0, 10, 20]  # nothing recorded after it diverged
+    assert [r["epoch"] for r in rows] == evaluated  # nothing recorded after it diverged
+    tensors, meta = RunDir(out / "seed-4").load_checkpoint()
+    assert meta["epoch"] < at and all(bool(t.isfinite().all()) for t in tensors.values() if t.is_floating_point())
     assert metrics(out / "seed-1") == metrics(straight / "batch" / "seed-1")  # the other seed never noticed
     monkeypatch.undo()
     trainer = Trainer.resume(out, epochs=50)  # the diverged seed stays stopped; the other goes on

@@ -28,7 +28,8 @@ def test_the_readme_python_session_runs(tmp_path):
     """The README's session, on mod_add p=11 with a 40-epoch budget: only the sizes are substituted."""
     code = readme_session()
     edits = {'out = "demo-out/mod_add-py"': f"out = {str(tmp_path / 'demo')!r}",
-             'seeds="0-1", out=out,': 'seeds="0-1", out=out, params={"p": 11}, **FAST,'}
+             'settings = dict(train_frac=0.35, lr=3e-3, weight_decay=3.0, epochs=1500)': "settings = FAST",
+             '{"p": 71}': '{"p": 11}'}
     for old, new in edits.items():
         assert code.count(old) == 1, f"the README session no longer contains {old!r}"
         code = code.replace(old, new)

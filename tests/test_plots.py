@@ -180,9 +180,11 @@ def test_set_report_counts_generalized_runs_and_adds_sections(tiny_runs, tmp_pat
     text = set_report(runs, evs, {"violation vs epoch": scatter}, tmp_path,
                       extra_sections={"Early warning": "lead time: 40 epochs"}).read_text()
     n_gen = sum(ev["generalized"] for ev in evs)
-    assert f"{n_gen} of 5 generalized" in text
-    if n_gen == 2:  # the tiny real runs do not generalize in 20 epochs
-        assert "median 400, range 300 to 500" in text
+    assert f"{n_gen} of 5 runs generalized" in text
+    if n_gen == 2:  # the tiny real runs do not generalize in 20 epochs: 3 of 5 never, so the median is never
+        assert "epoch median never (a run that never generalized counts as never), range 300-500" in text
+    three = set_report(runs[:3], evs[:3], {}, tmp_path / "three").read_text()
+    assert "2 of 3 runs generalized; epoch median 500, range 300-500" in three
     assert "](scatter.png)" in text and "## Early warning" in text and "lead time: 40 epochs" in text
     assert text.count("never (by") == sum(not ev["generalized"] for ev in evs)
 

@@ -11,6 +11,10 @@ def _lead(lt: dict) -> str:
     return f"{lt['median']:.4g} [{lt['q1']:.4g}, {lt['q3']:.4g}]"
 
 
+def _runs(n: int, what: str = "run") -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
 def _levels(level) -> str:
     return describe_thresholds(level if isinstance(level, list) else [level])
 
@@ -59,8 +63,8 @@ def markdown(result: dict) -> str:
     out = ["## Early warning: does the signal announce generalization?", ""]
     out.append(
         f"{p['n_used']} runs ({p['n_generalized']} generalized, test acc >= {_levels(p['generalize_acc'])}); "
-        f"thresholds calibrated on {len(p['calibration_runs'])} runs and evaluated on "
-        f"{len(p['held_out_runs'])} held-out runs (split by seed, stratified by outcome, seed {p['seed']}). "
+        f"thresholds calibrated on {_runs(len(p['calibration_runs']))} and evaluated on "
+        f"{_runs(len(p['held_out_runs']), 'held-out run')} (split by seed, stratified by outcome, seed {p['seed']}). "
         f"A sample is an evaluation before its run generalizes, labelled positive if the run "
         f"generalizes within {p['horizon']} epochs ({p['horizon_source']}). The alarm is "
         f"`value < threshold`; the threshold is the largest with false-positive rate <= "

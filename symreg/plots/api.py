@@ -39,7 +39,7 @@ def plot(paths: Iterable, out: str | Path | None = None, symmetry: str | None = 
     """
     from symreg.diagnose.report import run_report, set_report
     from symreg.diagnose.warning_report import markdown
-    from symreg.plots.dynamics import check_symmetry, plot_dynamics, plot_violation_scatter
+    from symreg.plots.dynamics import check_symmetry, plot_dynamics, plot_violation_scatter, run_title
     from symreg.plots.embedding import plot_embedding
 
     paths = [str(p) for p in paths]
@@ -50,16 +50,20 @@ def plot(paths: Iterable, out: str | Path | None = None, symmetry: str | None = 
     warning = warning_for(runs, signals, horizon, max_fpr, th.generalize_acc)  # before anything is written
     out_dir = Path(out) if out else Path(paths[0]) / "plots"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, dynamics = [], {}
     for run, ev in zip(runs, evs):
         sub = figure_dir(run, out_dir, len(runs) > 1)
         sub.mkdir(parents=True, exist_ok=True)
         figs = {"dynamics": plot_dynamics(run, ev, sub / "dynamics.png")}
+        dynamics[f"dynamics of {run_title(run)}"] = figs["dynamics"]
         if RunDir(run.path).has_checkpoint("last"):
             figs["embedding"] = plot_embedding(run, sub / "embedding.png")
         written.append(run_report(run, ev, figs, sub))
     if len(runs) > 1:
         scatter = plot_violation_scatter(runs, evs, out_dir / "violation_scatter.png", symmetry=symmetry)
-        extra = {"Early warning": markdown(warning)} if warning else None
-        written.append(set_report(runs, evs, {"violation_scatter": scatter}, out_dir, extra))
+        extra = None
+        if warning:  # the section's own heading becomes the report's
+            title, _, body = markdown(warning).partition("\n")
+            extra = {title.lstrip("# "): body}
+        written.append(set_report(runs, evs, {"violation scatter": scatter, **dynamics}, out_dir, extra))
     return written

@@ -1,7 +1,8 @@
 """One exclusive writer per directory: an ``flock`` on a lock file that names its holder.
 
 The kernel drops the lock when the holder dies (even by ``kill -9``), so a
-stale lock never blocks a later run.
+stale lock never blocks a later run. A batch of seeds is written under one
+lock (its ``BATCH/.lock``), so a batch holds one open file however many seeds.
 """
 from __future__ import annotations
 
@@ -29,8 +30,11 @@ class FileLock:
         except BlockingIOError:
             os.close(fd)
             raise UsageError(f"{self.what} is being {self.verb} by {self.holder() or 'another process'}.") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"process {os.getpid()}".encode())
+        try:  # who holds it, for the message a second writer gets; the flock alone is the lock
+            os.ftruncate(fd, 0)
+            os.write(fd, f"process {os.getpid()}".encode())
+        except OSError:  # a full disk: the lock holds all the same
+            pass
         self.fd = fd
         return self
 

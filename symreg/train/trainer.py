@@ -175,7 +175,14 @@ class Trainer:
 
     # --- checkpoints -----------------------------------------------------------------
     def save(self, epoch_file: bool, seeds: Sequence[int] | None = None) -> None:
+        """Checkpoint ``seeds`` (default: all); a seed whose weights are no longer finite diverged instead."""
+        with torch.no_grad():
+            finite = torch.stack([p.detach().flatten(1).isfinite().all(1) for p in self.model.parameters()])
+        finite = finite.all(0).tolist()
         for s in range(len(self.seeds)) if seeds is None else seeds:
+            if not finite[s]:  # no checkpoint ever holds NaN or infinite weights
+                self._diverge(s, "weights are not finite")
+                continue
             self.runs[s].save_checkpoint(*lifecycle.seed_state(self, s, self.seconds()),
                                          epoch=self.epoch if epoch_file else None)
             self.runs[s].write_status(epoch=self.epoch, checkpoint=self.epoch)
@@ -294,7 +301,7 @@ class Trainer:
                     self.save(epoch_file=True, seeds=saving)
                 elif time.monotonic() - self._saved_at > cfg.checkpoint_every_s:
                     self.save(epoch_file=False, seeds=saving)
-                for s in done_now:
+                for s in (s for s in done_now if self.stopped[s] != "diverged"):
                     self.runs[s].write_status(state="done", epoch=e, generalized_epoch=self.generalized[s])
                 if not any(self.active):
                     break
@@ -332,13 +339,17 @@ class Trainer:
                 continue
             run.append_metrics([row])
             if (why := non_finite(row)) is not None:
-                self.active[s], self.stopped[s], self.stop_epoch[s] = False, "diverged", e
-                run.write_status(state="diverged", epoch=e, error=f"{why} at epoch {e}",
-                                 generalized_epoch=self.generalized[s])
+                self._diverge(s, why)
             elif self.generalized[s] is None and reaches(row, self.cfg.generalize_acc):
                 self.generalized[s] = e
         if self.progress:
             self.progress(e, rows, self)
+
+    def _diverge(self, s: int, why: str) -> None:
+        """Seed ``s`` stops for good: its status says it diverged, when and why."""
+        self.active[s], self.stopped[s], self.stop_epoch[s] = False, "diverged", self.epoch
+        self.runs[s].write_status(state="diverged", epoch=self.epoch, error=f"{why} at epoch {self.epoch}",
+                                  generalized_epoch=self.generalized[s])
 
     def _failed(self, err: OSError) -> Exception:
         error = lifecycle.write_error(err, self.epoch, self.root)
