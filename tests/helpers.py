@@ -23,7 +23,11 @@ def metrics(path) -> list[dict]:
 
 def run_interrupted(task, cfg, seeds, path, at_epoch: int) -> None:
     """Train until a KeyboardInterrupt arrives just before ``at_epoch``'s update (like Ctrl-C)."""
-    trainer = Trainer.fresh(task, cfg, seeds, path)
+    interrupt_at(Trainer.fresh(task, cfg, seeds, path), at_epoch)
+
+
+def interrupt_at(trainer, at_epoch: int) -> None:
+    """Run ``trainer`` until a KeyboardInterrupt arrives just before ``at_epoch``'s update."""
     step = trainer.step
 
     def interrupting_step():

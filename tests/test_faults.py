@@ -21,7 +21,7 @@ from symreg.plots.embedding import load_embedding
 from symreg.runs.reading import load_run
 from symreg.runs.rundir import RunDir, RunWriteError, read_metrics
 from symreg.train.trainer import Trainer
-from tests.helpers import TINY, metrics, run_interrupted, tiny_cfg
+from tests.helpers import TINY, interrupt_at, metrics, run_interrupted, tiny_cfg
 from tests.test_bad_inputs import snapshot
 
 TASK = get_task("mod_add", p=11)
@@ -112,16 +112,7 @@ def test_elapsed_seconds_carry_on_across_a_resume(tmp_path):
 
     cfg = tiny_cfg(epochs=40, checkpoint_every_s=1e9)
     trainer = Trainer.fresh(TASK, cfg, [1], tmp_path / "r", progress=slow)
-    step = trainer.step
-
-    def interrupting():
-        if trainer.epoch == 23:
-            raise KeyboardInterrupt
-        step()
-
-    trainer.step = interrupting
-    with pytest.raises(KeyboardInterrupt):
-        trainer.run()
+    interrupt_at(trainer, 23)
     Trainer.resume(tmp_path / "r").run()
     rows = read_metrics(tmp_path / "r" / "metrics.jsonl")[0]
     seconds = [r["seconds"] for r in rows]
@@ -299,16 +290,7 @@ def test_resuming_with_a_later_target_trains_on_to_it(tmp_path, straight):
 def test_a_resumed_target_is_remembered_by_the_next_resume(tmp_path, straight):
     Trainer.fresh(TASK, tiny_cfg(epochs=10), [1], tmp_path / "r").run()
     trainer = Trainer.resume(tmp_path / "r", epochs=40)
-    step = trainer.step
-
-    def interrupting():
-        if trainer.epoch == 23:
-            raise KeyboardInterrupt
-        step()
-
-    trainer.step = interrupting
-    with pytest.raises(KeyboardInterrupt):
-        trainer.run()
+    interrupt_at(trainer, 23)
     trainer = Trainer.resume(tmp_path / "r")  # no target: the 40 it was last given, not config.json's 10
     assert trainer.cfg.epochs == 40 and trainer.epoch == 23
     trainer.run()
