@@ -9,6 +9,18 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from symreg.declare import (
+    OperationTask,
+    all_of,
+    between,
+    odd_prime,
+    operation_task,
+    prime,
+    slot_permutation,
+    swap,
+    tasks_hook,
+    token_map,
+)
 from symreg.errors import SymregError, UsageError
 from symreg.hookspecs import hookimpl
 from symreg.registry import get_symmetries, get_symmetry, get_task, task_entries
@@ -34,6 +46,7 @@ __all__ = [
     "Associativity",
     "GroupAction",
     "Law",
+    "OperationTask",
     "Param",
     "Preset",
     "Symmetry",
@@ -42,13 +55,22 @@ __all__ = [
     "Transitivity",
     "TriangleEquality",
     "UsageError",
+    "all_of",
     "apply",
+    "between",
     "element",
     "get_symmetries",
     "get_symmetry",
     "get_task",
     "hookimpl",
     "is_prime",
+    "odd_prime",
+    "operation_task",
+    "prime",
+    "slot_permutation",
+    "swap",
     "task_entries",
+    "tasks_hook",
+    "token_map",
     "verify_task",
 ]

@@ -46,14 +46,37 @@ def test_example_registers_xor_and_its_symmetries_verify():
     assert "xor" not in task_entries()
 
 
-def test_example_own_tests_pass_in_a_subprocess():
-    env = dict(os.environ)  # importable whether or not symreg-xor is installed
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXAMPLE), env.get("PYTHONPATH")]))
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "examples/symreg-xor/tests", "-p", "no:cacheprovider"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+INSTALLED = pytest.mark.skipif("xor" not in {ep.name for ep in entry_points(group="symreg")},
+                               reason="symreg-xor is not installed (pip install -e examples/symreg-xor)")
+
+
+def run_pytest(cwd, *args):
+    env = {k: v for k, v in os.environ.items() if k != "SYMREG_LOAD_PLUGINS"}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@INSTALLED
+def test_example_own_tests_and_contract_pass_in_a_subprocess():
+    out = run_pytest(EXAMPLE, "-rA")  # as its author runs them: cd examples/symreg-xor && pytest
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert " passed" in out.stdout
+    contract = [line for line in out.stdout.splitlines() if "::SymregContract::" in line]
+    assert len(contract) >= 25 and all(line.startswith("PASSED") for line in contract)  # 7 + 18 for 4 symmetries
+
+
+def test_contract_is_inert_without_the_opt_in_and_catches_a_broken_task(tmp_path):
+    (tmp_path / "test_plain.py").write_text("def test_one():\n    pass\n")
+    out = run_pytest(tmp_path, "--co")
+    assert out.returncode == 0 and "1 test collected" in out.stdout, out.stdout + out.stderr
+    (tmp_path / "test_plain.py").write_text(
+        "from symreg import get_task\n\n"
+        "symreg_tasks = ['mod_add']\n"
+        "task = type(get_task('mod_add', p=5))\n"
+        "task.encode = lambda self, parts: (0,) * self.arity  # a broken encoding\n")
+    out = run_pytest(tmp_path, "-k", "encoding or presets")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "1 failed, 1 passed" in out.stdout
+    assert "SymregContract::test_encoding_round_trips[mod_add]" in out.stdout
 
 
 def test_example_stays_small_enough_to_copy():
@@ -61,8 +84,7 @@ def test_example_stays_small_enough_to_copy():
     assert lines <= 100, f"the example plugin grew to {lines} lines"
 
 
-@pytest.mark.skipif("xor" not in {ep.name for ep in entry_points(group="symreg")},
-                    reason="symreg-xor is not installed (pip install -e examples/symreg-xor)")
+@INSTALLED
 def test_installed_example_verifies_from_the_command_line():
     env = {k: v for k, v in os.environ.items() if k != "SYMREG_LOAD_PLUGINS"}
     out = subprocess.run([sys.executable, "-m", "symreg", "verify", "xor"],

@@ -168,10 +168,11 @@ def test_modules_stay_small():
 
 # -- the stable surface: what plugin authors, scripts and saved runs rely on -------------------
 
-PUBLIC = ["Associativity", "GroupAction", "Law", "Param", "Preset", "Symmetry", "SymregError",
-          "Task", "Transitivity", "TriangleEquality", "UsageError", "apply", "element",
-          "get_symmetries", "get_symmetry", "get_task", "hookimpl", "is_prime", "task_entries",
-          "verify_task"]
+PUBLIC = ["Associativity", "GroupAction", "Law", "OperationTask", "Param", "Preset", "Symmetry",
+          "SymregError", "Task", "Transitivity", "TriangleEquality", "UsageError", "all_of", "apply",
+          "between", "element", "get_symmetries", "get_symmetry", "get_task", "hookimpl",
+          "is_prime", "odd_prime", "operation_task", "prime", "slot_permutation", "swap",
+          "task_entries", "tasks_hook", "token_map", "verify_task"]
 TESTING = ["assert_law", "assert_symmetry", "group_elements", "law_instances", "task_inputs"]
 HOOKS = {"register_commands": ["cli"], "register_models": ["register"],
          "register_symmetries": ["register"], "register_tasks": ["register"]}

@@ -8,62 +8,29 @@ The task is the group ``Z_2^bits``, so it is commutative, associative, and
 equivariant under translation (``x -> x^k``) and under any permutation of the
 bit positions applied to both inputs and the output.
 """
-import numpy as np
-
-import symreg
-from symreg import Associativity, GroupAction, Param, Preset, Task, element
+from symreg import Associativity, Param, Preset, between, operation_task, swap, tasks_hook, token_map
 
 
-def _bits(b):
-    return None if 1 <= b <= 8 else "must be between 1 and 8"
+def flips(t, bits):
+    """x -> x^k for k = 1, 2, 4, ..."""
+    return {f"x->x^{1 << i}": t ^ (1 << i) for i in range(bits)}
 
 
-class Xor(Task):
-    name = "xor"
-    domain = "algebraic"
-    description = "x^y: bitwise XOR of two bits-bit numbers (the group Z_2^bits)"
-    parameters = {"bits": Param(6, "word size in bits", _bits)}
-    preset = Preset(train_frac=0.3, weight_decay=1.0, epochs=100_000, note="like the paper's x+y")
-    quick = Preset(train_frac=0.5, weight_decay=1.0, epochs=5_000, params={"bits": 5})
-
-    @property
-    def vocab_size(self):
-        return 2 ** self.params["bits"]
-
-    n_classes = vocab_size  # the classes are the same numbers as the tokens
-
-    def slot_tokens(self):
-        return [np.arange(self.vocab_size)] * 2
-
-    def label(self, x):
-        return x[:, 0] ^ x[:, 1]
-
-    def decode(self, tokens):
-        return tuple(int(t) for t in tokens)
-
-    def encode(self, value):
-        if not all(0 <= v < self.vocab_size for v in value):
-            raise ValueError(f"{value} is not a pair of {self.params['bits']}-bit numbers")
-        return tuple(int(v) for v in value)
-
-    def symmetries(self):
-        bits, t = self.params["bits"], np.arange(self.vocab_size)
-        flips = [t ^ (1 << i) for i in range(bits)]  # x -> x^k for k = 1, 2, 4, ...
-        syms = [
-            GroupAction("commutativity", [element(self, slots=[1, 0])], "x^y = y^x", ["swap"]),
-            GroupAction("translation", [element(self, tokens={0: f}, outputs=f) for f in flips],
-                        "(x^k)^y = (x^y)^k", [f"x->x^{1 << i}" for i in range(bits)]),
-            Associativity(description="(x^y)^z = x^(y^z)"),
-        ]
-        if bits > 1:  # bit i moves to position perm[i], in both inputs and the output
-            perms = {"swap bits 0,1": [1, 0, *range(2, bits)], "rotate bits": [*range(1, bits), 0]}
-            moved = [sum(((t >> i) & 1) << j for i, j in enumerate(p)) for p in perms.values()]
-            syms.insert(2, GroupAction("bit_permutation",
-                                       [element(self, tokens=m, outputs=m) for m in moved],
-                                       "permuting bit positions commutes with XOR", list(perms)))
-        return syms
+def bit_moves(t, bits):
+    """Bit i moves to position perm[i], in both inputs and the output (none for one bit)."""
+    perms = {"swap bits 0,1": [1, 0, *range(2, bits)], "rotate bits": [*range(1, bits), 0]}
+    return {k: sum(((t >> i) & 1) << j for i, j in enumerate(p)) for k, p in perms.items() if bits > 1}
 
 
-@symreg.hookimpl
-def register_tasks(register):
-    register(Xor)
+Xor = operation_task(
+    "xor", lambda x, y: x ^ y, n=lambda bits: 2 ** bits, example=(5, 3),
+    description="x^y: bitwise XOR of two bits-bit numbers (the group Z_2^bits)",
+    params={"bits": Param(6, "word size in bits", between(1, 8))},
+    preset=Preset(train_frac=0.3, weight_decay=1.0, epochs=100_000, note="like the paper's x+y"),
+    quick=Preset(train_frac=0.5, weight_decay=1.0, epochs=5_000, params={"bits": 5}),
+    symmetries=[swap(description="x^y = y^x"),
+                token_map("translation", flips, slots=[0], description="(x^k)^y = (x^y)^k"),
+                token_map("bit_permutation", bit_moves, description="permuting bit positions commutes with XOR"),
+                Associativity(description="(x^y)^z = x^(y^z)")])
+
+register_tasks = tasks_hook(Xor)
