@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import sympy
 
 from symreg.errors import PluginError, UsageError
 from symreg.hookspecs import hookimpl
 from symreg.symmetry.base import Symmetry
 from symreg.symmetry.group import GroupAction, element
-from symreg.task import DOMAINS, Param, Preset, Task
+from symreg.task import DOMAINS, Param, Preset, Task, is_prime
 
 Check = Callable[[Any], "str | None"]
 PRESET = Preset(train_frac=0.3, weight_decay=1.0, epochs=100_000, note="like the paper's x+y mod p")
@@ -54,12 +53,12 @@ def between(lo: Any, hi: Any) -> Check:
 
 
 def prime(value: int) -> str | None:
-    """A check that a parameter is a prime (``sympy.isprime``).
+    """A check that a parameter is a prime (:func:`~symreg.task.is_prime`).
 
     >>> prime(7), prime(9)
     (None, 'must be a prime')
     """
-    return None if sympy.isprime(value) else "must be a prime"
+    return None if is_prime(value) else "must be a prime"
 
 
 def odd_prime(value: int) -> str | None:
@@ -68,7 +67,7 @@ def odd_prime(value: int) -> str | None:
     >>> odd_prime(7), odd_prime(2)
     (None, 'must be an odd prime')
     """
-    return None if value != 2 and sympy.isprime(value) else "must be an odd prime"
+    return None if value != 2 and is_prime(value) else "must be an odd prime"
 
 
 def all_of(*checks: Check) -> Check:

@@ -207,6 +207,11 @@ def _sizes(cfg) -> tuple[int, int, int, int]:
     return d, hidden, heads * int(s.get("d_head", 32)), heads
 
 
+def cpu_seed_chunk(train_rows: int) -> int:
+    """Seeds per pass on a CPU when ``seed_chunk`` is 0: about 8192 rows (:func:`symreg.train.hardware.auto_seed_chunk`)."""
+    return max(1, 8192 // max(1, train_rows))
+
+
 def _on_cpu(device: str) -> bool:
     if device == "cpu":
         return True
@@ -234,7 +239,7 @@ def training_bytes(task: "Task", cfg, n_seeds: int) -> dict[str, int]:
     rows = min(cfg.batch_size, n_train) if cfg.batch_size else n_train
     per_pass = s
     if _on_cpu(cfg.device):
-        per_pass = min(s, cfg.seed_chunk or max(1, 8192 // max(1, n_train)))
+        per_pass = min(s, cfg.seed_chunk or cpu_seed_chunk(n_train))
     elif cfg.seed_chunk:
         per_pass = min(s, cfg.seed_chunk)
     params = d * (v + 1 + k + 1 + c) + 4 * d * width + 2 * d * hidden + hidden + d

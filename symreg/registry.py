@@ -121,10 +121,15 @@ def get_task(name: str, **params: Any) -> Task:
     >>> get_task("mod_add", p=7).n_classes
     7
     """
+    return _entry(name).obj(**params)
+
+
+def _entry(name: str) -> Entry:
+    """The registration of task ``name``; unknown names get suggestions."""
     entries = task_entries()
     if name not in entries:
         raise unknown("task", name, entries)
-    return entries[name].obj(**params)
+    return entries[name]
 
 
 def task_entry(task: Task) -> Entry:
@@ -133,10 +138,7 @@ def task_entry(task: Task) -> Entry:
     >>> task_entry(get_task("mod_add", p=5)).plugin
     'algebraic'
     """
-    entries = task_entries()
-    if task.name not in entries:
-        raise unknown("task", task.name, entries)
-    return entries[task.name]
+    return _entry(task.name)
 
 
 def parse_params(name: str, pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -145,10 +147,7 @@ def parse_params(name: str, pairs: list[str] | tuple[str, ...]) -> dict[str, Any
     >>> parse_params("mod_add", ["p=97"])
     {'p': 97}
     """
-    entries = task_entries()
-    if name not in entries:
-        raise unknown("task", name, entries)
-    spec = entries[name].obj.parameters
+    spec = _entry(name).obj.parameters
 
     def typed(key: str, text: str) -> Any:
         if key not in spec:

@@ -21,16 +21,16 @@ QUICK = Preset(train_frac=0.5, weight_decay=1.0, epochs=5_000, params={"p": 97},
 MAX_P = 2 ** 31 - 1  # residues are int64 tokens: x*y and x+xy+y must not overflow
 
 
+def _fits(p: int) -> str | None:
+    return f"must be at most {MAX_P} (2**31-1: products of residues must fit in int64)" if p > MAX_P else None
+
+
 def _prime(p: int) -> str | None:
-    if p > MAX_P:
-        return f"must be at most {MAX_P} (2**31-1: products of residues must fit in int64)"
-    return None if is_prime(p) else "must be a prime (the task needs a field)"
+    return _fits(p) or (None if is_prime(p) else "must be a prime (the task needs a field)")
 
 
 def _modulus(p: int) -> str | None:
-    if p > MAX_P:
-        return f"must be at most {MAX_P} (2**31-1: products of residues must fit in int64)"
-    return None if p >= 3 else "must be at least 3"
+    return _fits(p) or (None if p >= 3 else "must be at least 3")
 
 
 class Modular(Task):

@@ -4,12 +4,10 @@ A thin shell over :func:`symreg.augmenting.augment_split`.
 """
 from __future__ import annotations
 
-import json
-
 import click
 
 from symreg.augmenting import augment_split
-from symreg.cli.app import PARAM, cli
+from symreg.cli.app import PARAM, cli, emit
 
 
 @cli.command()
@@ -42,7 +40,7 @@ def augment(task_name, params, preset, train_frac, seed, names, max_rounds, chec
     report = augment_split(task_name, params, preset, train_frac=train_frac, seed=seed, symmetries=names,
                            max_rounds=max_rounds, verify=check, out=out, force=force)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        emit(report)
         return
     r = report
     click.echo(f"{r['task']} {' '.join(f'{k}={v}' for k, v in r['params'].items())}, "

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from symreg.cli.app import PARAM, cli, settings_from
+from symreg.cli.app import PARAM, cli, emit, settings_from
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
 from symreg.util.tables import text_table
 
@@ -66,7 +65,7 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
         sys.exit(130)
     progress.close()
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=str))
+        emit(summary)
         return
     click.echo(text_table(table(summary["methods"])))
     click.echo(str(Path(summary["figure"]).parent))

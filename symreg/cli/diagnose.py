@@ -4,11 +4,9 @@ Thin shells over :func:`symreg.diagnose.api.diagnose` and :func:`symreg.plots.ap
 """
 from __future__ import annotations
 
-import json
-
 import click
 
-from symreg.cli.app import cli
+from symreg.cli.app import cli, emit
 from symreg.diagnose.detector import MAX_FPR
 from symreg.diagnose.phases import Thresholds
 from symreg.runs.criterion import GENERALIZE_ACC
@@ -67,8 +65,7 @@ def diagnose(paths, as_json, **kw) -> None:
     result = diagnose_runs(paths, warn=warn, **kw)
     evs, warning = result["runs"], result["early_warning"]
     if as_json:
-        click.echo(json.dumps({"runs": evs, "generalization": result["generalization"], "early_warning": warning},
-                              indent=2, default=str))
+        emit({"runs": evs, "generalization": result["generalization"], "early_warning": warning})
         return
     click.echo(text_table(event_table(evs)))
     click.echo("\n" + describe_generalization(result["generalization"]))

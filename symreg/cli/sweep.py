@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from symreg.cli.app import cli
+from symreg.cli.app import cli, emit
 
 
 def echo_err(line: str) -> None:
@@ -100,7 +100,7 @@ def status_cmd(root, as_json) -> None:
 
     status = sweep_status(root)
     if as_json:
-        click.echo(json.dumps(status, indent=2))
+        emit(status)
         return
     rows, counts, driver = status["points"], status["counts"], status["driver"]
     width = max((len(r["point"]) for r in rows), default=10)
@@ -121,6 +121,6 @@ def summary_cmd(root, as_json) -> None:
 
     summary = sweep_summary(root)
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=str))
+        emit(summary)
         return
     click.echo((Path(root) / "summary.md").read_text())

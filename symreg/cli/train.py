@@ -1,12 +1,11 @@
 """``symreg train``: train a registered task's model and leave a run directory (:func:`symreg.train.train`)."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from symreg.cli.app import PARAM, cli, settings_from
+from symreg.cli.app import PARAM, cli, emit, settings_from
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
 from symreg.runs.criterion import GENERALIZE_ACC
 from symreg.util.parsing import parse_seeds
@@ -54,8 +53,7 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         trainer = Trainer.resume(resume, epochs=epochs, warn=warn)
         if trainer.finished:  # nothing was locked or written
             if as_json:
-                click.echo(json.dumps({"run_dir": str(trainer.root), "task": trainer.task.name,
-                                       "params": trainer.task.params, "runs": trainer.run()}, indent=2))
+                emit(run_summary(trainer, trainer.root, trainer.run()))
             else:
                 click.echo(nothing_to_train(trainer), err=True)
             return
@@ -83,8 +81,7 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         raise
     progress.close()
     if as_json:
-        click.echo(json.dumps({"run_dir": str(root), "task": trainer.task.name,
-                               "params": trainer.task.params, "runs": summary}, indent=2))
+        emit(run_summary(trainer, root, summary))
     else:
         for s in summary:
             gen = s["generalized_epoch"]
@@ -93,6 +90,11 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
                 what = f"diverged, stopped ({s.get('diverged') or 'at epoch ' + str(s['epochs'])})"
             click.echo(f"seed {s['seed']}: {what} ({s['seconds']:.1f}s)", err=True)
         click.echo(str(root))
+
+
+def run_summary(trainer, root, runs) -> dict:
+    """What ``--json`` prints: the run directory, the task and its parameters, one summary per seed."""
+    return {"run_dir": str(root), "task": trainer.task.name, "params": trainer.task.params, "runs": runs}
 
 
 def warn(line: str) -> None:

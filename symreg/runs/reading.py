@@ -112,13 +112,10 @@ def load_run(path: Path) -> Run:
         run.warnings.append(warning)
     if not rows:
         run.warnings.append(f"{path}: no metrics yet")
-    try:
-        run.status = json.loads(rd.status_path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        run.status = {}
+    run.status = rd.status  # {} when missing or damaged
     if run.running:
         run.warnings.append(f"{path}: still being written; diagnosing the {len(rows)} evaluations so far")
-    elif isinstance(run.status, dict) and run.status.get("state") in ("diverged", "failed"):
+    elif run.status.get("state") in ("diverged", "failed"):
         what = "diverged" if run.status["state"] == "diverged" else "training failed"
         why = f" ({run.status['error']})" if run.status.get("error") else ""
         run.warnings.append(f"{path}: {what} at epoch {run.status.get('epoch', '?')}{why}")

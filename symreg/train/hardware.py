@@ -5,6 +5,8 @@ import ctypes
 
 import torch
 
+from symreg.limits import cpu_seed_chunk
+
 
 def tune_cpu() -> None:
     """CPU allocator settings that matter for long runs (glibc mmap/trim thresholds).
@@ -31,7 +33,7 @@ def auto_seed_chunk(device: torch.device, train_rows: int) -> int:
     >>> auto_seed_chunk(torch.device("cpu"), 3831), auto_seed_chunk(torch.device("cpu"), 819)
     (2, 10)
     """
-    return 0 if device.type != "cpu" else max(1, 8192 // max(1, train_rows))
+    return 0 if device.type != "cpu" else cpu_seed_chunk(train_rows)
 
 
 def seed_groups(n_seeds: int, chunk: int) -> list[slice]:

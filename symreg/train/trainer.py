@@ -111,11 +111,7 @@ class Trainer:
               progress: Callable | None = None) -> "Trainer":
         cfg.validate(task)
         check_training(task, cfg, len(seeds))  # seeds and memory (symreg.limits), before anything is built
-        resolve_device(cfg.device)  # fail before anything is written
-        make_aux_losses(task, list(cfg.aux), cfg.aux_samples)
-        for name in cfg.augment:
-            if name != "all":
-                get_symmetry(task, name)
+        resolve_device(cfg.device)  # fail before anything is written (aux and augment names: validate)
         new = lifecycle.NewRuns(Path(out) if out else lifecycle.default_out(task, seeds), list(seeds))
         new.check()
         trainer = cls(task, cfg, seeds, [RunDir(p) for p in new.paths], progress)  # model and data first

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from hypothesis import strategies as st
 
 from symreg.errors import InvalidSymmetryError
 from symreg.symmetry.base import Counterexample, Deducer, LogpFn, assign, kl_sym
@@ -18,6 +17,7 @@ from symreg.symmetry.laws.law import Law, lookup, pair_rows
 
 if TYPE_CHECKING:
     import torch
+    from hypothesis import strategies as st
 
     from symreg.task import Task
 
@@ -69,6 +69,8 @@ class Associativity(Law):
         return np.stack([g.reshape(-1) for g in grid], axis=1)
 
     def strategy(self, task: "Task") -> st.SearchStrategy:
+        from hypothesis import strategies as st
+
         t = st.integers(0, len(self._tokens(task)) - 1)
         return st.tuples(t, t, t)
 

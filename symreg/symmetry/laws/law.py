@@ -13,14 +13,13 @@ from abc import abstractmethod
 from typing import TYPE_CHECKING
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
 
 from symreg.errors import InvalidSymmetryError
 from symreg.symmetry.base import MAX_EXHAUSTIVE, Counterexample, Symmetry, Verdict
 
 if TYPE_CHECKING:
+    from hypothesis import strategies as st
+
     from symreg.task import Task
 
 MAX_ENUMERATED = 2_000_000  # sample from the enumerated instances up to this many
@@ -82,6 +81,10 @@ class Law(Symmetry):
                                self.explain(task, inst[int(np.argmin(ok))]), time.perf_counter() - start)
             return Verdict(self.name, self.kind, True, len(inst), f"exhaustive: {len(inst)} instances",
                            seconds=time.perf_counter() - start)
+        # imported here, not at module level: `import symreg` stays free of hypothesis
+        from hypothesis import HealthCheck, Phase, find, settings
+        from hypothesis.errors import NoSuchExample
+
         cfg = settings(max_examples=samples, database=None, deadline=None,
                        phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
         try:

@@ -11,7 +11,6 @@ import functools
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from hypothesis import strategies as st
 
 from symreg.errors import InvalidSymmetryError
 from symreg.symmetry.base import Counterexample, Deducer, LogpFn, assign
@@ -19,6 +18,7 @@ from symreg.symmetry.laws.law import Law, lookup
 
 if TYPE_CHECKING:
     import torch
+    from hypothesis import strategies as st
 
     from symreg.task import Task
 
@@ -70,6 +70,8 @@ class Transitivity(Law):
         return np.concatenate(rows)  # entity positions, not tokens
 
     def strategy(self, task: "Task") -> st.SearchStrategy:
+        from hypothesis import strategies as st
+
         every = self.all_instances(task)
         return st.integers(0, len(every) - 1).map(lambda i: tuple(every[i]))
 

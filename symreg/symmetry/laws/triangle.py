@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Sequence
 
 import networkx as nx
 import numpy as np
-from hypothesis import strategies as st
 
 from symreg.symmetry.base import MAX_EXHAUSTIVE, Counterexample, Deducer, LogpFn, assign, kl_sym
 from symreg.symmetry.graphs import node_positions
@@ -26,6 +25,7 @@ from symreg.symmetry.laws.law import Law, lookup, pair_rows
 
 if TYPE_CHECKING:
     import torch
+    from hypothesis import strategies as st
 
     from symreg.task import Task
 
@@ -88,6 +88,8 @@ class TriangleEquality(Law):
         return np.concatenate(rows)
 
     def strategy(self, task: "Task") -> st.SearchStrategy:
+        from hypothesis import strategies as st
+
         d, n = self.distances, len(self.distances)
 
         @st.composite
