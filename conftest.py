@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 
 from hypothesis import settings
 
@@ -24,6 +26,8 @@ def pytest_configure(config):
     # tiny test models run fastest on one thread, and a shared 2-core CI machine is not
     # oversubscribed by the subprocesses the tests start (they inherit the variable)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # verdicts of symreg.trust go to a cache of this run only (subprocesses inherit it), never ~/.cache
+    os.environ["SYMREG_CACHE_DIR"] = tempfile.mkdtemp(prefix="symreg-test-cache-")
     import torch
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -35,5 +39,8 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    cache = os.environ.get("SYMREG_CACHE_DIR", "")
+    if os.path.basename(cache).startswith("symreg-test-cache-"):
+        shutil.rmtree(cache, ignore_errors=True)
     if hasattr(sys, "_called_from_test"):
         del sys._called_from_test

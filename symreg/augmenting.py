@@ -17,6 +17,7 @@ from symreg.errors import UsageError
 from symreg.limits import check_closure
 from symreg.presets import Params, resolve
 from symreg.registry import get_symmetries
+from symreg.trust import trusted_symmetries
 from symreg.util.parsing import check_seed
 
 
@@ -47,12 +48,15 @@ def augment_split(task, params: Params = None, preset: str = "paper", *, train_f
 
     ``train_frac`` defaults to the preset's and is held to the trainer's rules
     (:func:`symreg.train.config.check_train_frac`). With ``verify``, each chosen
-    symmetry is first checked against the oracle and a failing one refused.
+    symmetry is first checked against the oracle and a failing one refused;
+    without it, the default (all) takes only the symmetries that verify
+    (:func:`symreg.trust.trusted_symmetries`) and named ones fail with a warning.
     With ``out``, the closed split is written to that ``.npz`` file, which must
     not exist unless ``force``. Every argument is checked before anything is
     computed or written. The report (:func:`symreg.symmetry.closure_report`)
     adds seed, train_frac, skipped (declared symmetries without a rule, when
-    none were named) and out.
+    none were named), untrusted (those left out because they fail
+    verification) and out.
     """
     from symreg.symmetry import can_deduce, closure, closure_report, save_split
     from symreg.train.config import augment_symmetries, check_train_frac
@@ -67,11 +71,13 @@ def augment_split(task, params: Params = None, preset: str = "paper", *, train_f
     target = split_file(out, force) if out else None
     declared = get_symmetries(task)
     names = [] if "all" in symmetries else list(dict.fromkeys(symmetries))  # "all": as the trainer takes it
-    if names:
+    if names:  # named: used even if they fail verification (with a warning), unless --verify
         syms, skipped = augment_symmetries(task, names), []
-    else:
-        syms = [s for s in declared if can_deduce(s)]
+        syms = syms if verify else trusted_symmetries(task, syms, explicit=names)
+    else:  # all: only those that verify, since a false one deduces wrong labels
+        syms = trusted_symmetries(task, [s for s in declared if can_deduce(s)])
         skipped = [s.name for s in declared if not can_deduce(s)]
+    untrusted = [] if names else [s.name for s in declared if can_deduce(s) and s not in syms]
     check_closure(task, syms)  # memory of the domain and the closure (symreg.limits), before either is built
     if verify:
         for s in syms:
@@ -82,7 +88,7 @@ def augment_split(task, params: Params = None, preset: str = "paper", *, train_f
     train_rows = split_rows(len(task), frac, seed)
     closed = closure(task, train_rows, syms, labels=task.labels[train_rows], max_rounds=max_rounds)
     report = closure_report(task, closed, train_rows)
-    report.update({"seed": seed, "train_frac": frac, "skipped": skipped, "out": None})
+    report.update({"seed": seed, "train_frac": frac, "skipped": skipped, "untrusted": untrusted, "out": None})
     if target is not None:
         meta = {"task": task.name, "version": task.version, "params": task.params, "seed": seed,
                 "train_frac": frac, "symmetries": [s.name for s in syms], "rounds": closed.rounds,

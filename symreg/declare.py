@@ -32,7 +32,7 @@ from symreg.errors import PluginError, UsageError
 from symreg.hookspecs import hookimpl
 from symreg.symmetry.base import Symmetry
 from symreg.symmetry.group import GroupAction, element
-from symreg.task import DOMAINS, Param, Preset, Task, is_prime
+from symreg.task import DOMAINS, Param, Preset, Task, is_prime, row_text
 
 Check = Callable[[Any], "str | None"]
 PRESET = Preset(train_frac=0.3, weight_decay=1.0, epochs=100_000, note="like the paper's x+y mod p")
@@ -247,7 +247,7 @@ class OperationTask(Task):
         tokens = self.encode(value)
         y = int(self.label(np.array([tokens]))[0])
         args = ", ".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.name}{value} with {args}: tokens {tokens} -> class {y}"
+        return f"{self.name}{row_text(value)}{f' with {args}' if args else ''}: tokens {row_text(tokens)} -> class {y}"
 
     def __reduce__(self) -> tuple:
         return _rebuild, (type(self).__module__, self.name, self.params)

@@ -15,7 +15,9 @@ takes a task away from the ones loaded before it.
 """
 from __future__ import annotations
 
+import difflib
 import inspect
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,7 +26,7 @@ from symreg.limits import check_symmetries
 from symreg.plugins import distributions, failures, load_plugins, plugin_name, pm
 from symreg.symmetry.base import Symmetry
 from symreg.symmetry.verification import set_symmetry_source
-from symreg.task import DOMAINS, Task
+from symreg.task import DOMAINS, Param, Preset, Task
 from symreg.util.parsing import parse_pairs
 
 
@@ -81,15 +83,61 @@ def _collect(hook_name: str, make_register: Callable[[str, list], Callable]) -> 
     return out
 
 
+TASK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def task_class_problem(cls: Any) -> str | None:
+    """Why ``cls`` cannot be registered as a task (None if it can): type, name, domain, parameters, presets.
+
+    >>> task_class_problem(get_task("mod_add", p=5).__class__) is None
+    True
+    >>> task_class_problem(int)
+    'int is not a Task subclass'
+    """
+    if not (inspect.isclass(cls) and issubclass(cls, Task)):
+        return f"{getattr(cls, '__name__', repr(cls))} is not a Task subclass"
+    label = f"task class {cls.__name__}"
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not TASK_NAME.fullmatch(name):
+        return f"{label} has name {name!r}, not a word of letters, digits, '_', '.', '-' starting with a letter"
+    if getattr(cls, "domain", None) not in DOMAINS:
+        return f"{label} has domain {getattr(cls, 'domain', None)!r}, not one of {', '.join(DOMAINS)}"
+    spec = getattr(cls, "parameters", None)
+    if not isinstance(spec, dict) or not all(isinstance(p, Param) for p in spec.values()):
+        return f"{label} has parameters {spec!r}, not a dict of name -> symreg.Param"
+    for key, p in spec.items():
+        why = p.check(p.default) if p.check else None
+        if why:
+            return f"{label}'s parameter {key} has default {p.default!r}, which {why}"
+    for which in ("preset", "quick"):
+        preset = getattr(cls, which, None)
+        why = _preset_problem(preset, spec) if isinstance(preset, Preset) else "is missing (a symreg.Preset)"
+        if why:
+            return f"{label}'s {which} preset {why}"
+    return None
+
+
+def _preset_problem(preset: Preset, spec: dict) -> str | None:
+    if not 0 < preset.train_frac <= 1:
+        return f"has train_frac {preset.train_frac!r}, not in (0, 1]"
+    if not preset.weight_decay >= 0:
+        return f"has weight_decay {preset.weight_decay!r}, not >= 0"
+    if isinstance(preset.epochs, bool) or not isinstance(preset.epochs, int) or preset.epochs < 1:
+        return f"has epochs {preset.epochs!r}, not an integer >= 1"
+    for key, value in preset.params.items():
+        if key not in spec:
+            return f"sets parameter {key!r}, which the task does not take (it takes: {', '.join(spec) or 'none'})"
+        why = spec[key].check(value) if spec[key].check else None
+        if why:
+            return f"sets {key}={value!r}, which {why}"
+    return None
+
+
 def _task_register(plugin: str, got: list) -> Callable:
     def register(cls: type) -> None:
-        if not (inspect.isclass(cls) and issubclass(cls, Task)):
-            _note("register_tasks", plugin, f"registered {cls!r}, which is not a Task subclass (ignored)")
-        elif getattr(cls, "domain", None) not in DOMAINS:
-            _note("register_tasks", plugin, f"task class {cls.__name__} has domain "
-                  f"{getattr(cls, 'domain', None)!r}, not one of {', '.join(DOMAINS)} (ignored)")
-        elif not isinstance(getattr(cls, "name", None), str):
-            _note("register_tasks", plugin, f"task class {cls.__name__} has no name (ignored)")
+        why = task_class_problem(cls)
+        if why:
+            _note("register_tasks", plugin, f"{why} (ignored)")
         else:
             got.append(Entry(cls.name, cls, plugin))
     return register
@@ -166,11 +214,14 @@ def _symmetry_register(plugin: str, got: list) -> Callable:
 def get_symmetries(task: Task) -> list[Symmetry]:
     """The task's own symmetries followed by those other plugins registered for it.
 
-    >>> [s.name for s in get_symmetries(get_task("mod_add", p=5))]
-    ['commutativity', 'translation', 'scaling', 'associativity']
+    Each symmetry's ``plugin`` names the plugin that declared it.
+
+    >>> [(s.name, s.plugin) for s in get_symmetries(get_task("mod_add", p=5))][:2]
+    [('commutativity', 'algebraic'), ('translation', 'algebraic')]
     """
     check_symmetries(task)  # the token maps are O(vocabulary) each: refuse before building them
     syms = list(task.symmetries())
+    owner = task_entries().get(task.name)
     seen: set[str] = set()
     for s in syms:
         if not isinstance(s, Symmetry):
@@ -178,6 +229,7 @@ def get_symmetries(task: Task) -> list[Symmetry]:
         if s.name in seen:
             raise PluginError(f"Task {task.name!r} declares two symmetries named {s.name!r}.")
         seen.add(s.name)
+        s.plugin = owner.plugin if owner is not None and owner.obj is type(task) else s.plugin
     where = f"symmetries of {task.name}"
     _problems[where] = {}
     for entry in _collect("register_symmetries", _symmetry_register):
@@ -200,6 +252,7 @@ def get_symmetries(task: Task) -> list[Symmetry]:
                       "(this one is ignored)")
             else:
                 seen.add(s.name)
+                s.plugin = entry.plugin
                 syms.append(s)
     return syms
 
@@ -234,8 +287,29 @@ def model_entries() -> dict[str, Entry]:
     return _first_wins(_collect("register_models", _model_register), "register_models", "model")
 
 
+def build_model(task: Task, name: str, seeds: list[int], sizes: dict) -> Any:
+    """Model ``name`` for ``task`` from its plugin's factory; a factory that raises is that plugin's fault.
+
+    Its error becomes a one-line :class:`~symreg.errors.PluginError` naming the plugin (noted for
+    ``symreg plugins`` too); a :class:`~symreg.errors.SymregError` (bad sizes) passes through.
+    """
+    entries = model_entries()
+    if name not in entries:
+        raise unknown("model", name, entries)
+    entry = entries[name]
+    try:
+        return entry.obj(task, seeds, **sizes)
+    except SymregError:
+        raise
+    except Exception as err:
+        why = f"its model factory {name!r} raised {type(err).__name__}: {err}"
+        _note("models", entry.plugin, why)
+        raise PluginError(f"Plugin {entry.plugin!r}: {why} (task '{task.name}').") from None
+
+
 def probe_symmetry_plugins() -> None:
-    """Build each task plugins register symmetries for (default parameters), so that broken factories are noted.
+    """Build each task plugins register symmetries for (default parameters), and each model once, so that
+    broken factories are noted.
 
     What :func:`plugin_problems` then reports for them is what ``symreg plugins`` shows.
     """
@@ -243,11 +317,29 @@ def probe_symmetry_plugins() -> None:
     registered = _collect("register_symmetries", _symmetry_register)
     for entry in registered:
         if entry.name not in entries:
+            close = difflib.get_close_matches(str(entry.name), list(entries), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             _note("symmetry targets", entry.plugin, f"registered a symmetry for task {entry.name!r}, "
-                  "which no plugin registers (ignored)")
+                  f"which no plugin registers (ignored){hint}")
     for name in dict.fromkeys(e.name for e in registered):
         if name in entries:
             try:
                 get_symmetries(entries[name].obj())
             except SymregError:
                 pass  # the task's own fault, shown when it is used
+    _probe_models(entries)
+
+
+def _probe_models(entries: dict[str, Entry]) -> None:
+    """Build each registered model once, for the first task that builds, so that a factory that raises is noted."""
+    for entry in entries.values():
+        try:
+            task = entry.obj()
+        except SymregError:
+            continue
+        for name in model_entries():
+            try:
+                build_model(task, name, [0], {})
+            except SymregError:
+                pass  # noted by build_model when it is the plugin's fault
+        return

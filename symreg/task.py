@@ -85,6 +85,15 @@ class Preset:
     note: str = ""
 
 
+def row_text(row) -> str:
+    """A row of tokens (or a decoded value) as text; a tuple of one has no trailing comma.
+
+    >>> row_text((3, 5)), row_text((3,)), row_text(()), row_text("d(1, 2)")
+    ('(3, 5)', '(3)', '()', 'd(1, 2)')
+    """
+    return f"({', '.join(str(v) for v in row)})" if isinstance(row, tuple) else str(row)
+
+
 _WITNESSES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
 
 
@@ -255,7 +264,7 @@ class Task(ABC):
             i, r = divmod(i, len(slots[j]))
             x[j] = slots[j][r]
         y = int(self.label(x[None])[0])
-        return f"{self.decode(x)} -> tokens {tuple(int(t) for t in x)} -> class {y}"
+        return f"{row_text(self.decode(x))} -> tokens {row_text(tuple(int(t) for t in x))} -> class {y}"
 
     # --- the domain ----------------------------------------------------------
     @functools.cached_property
@@ -293,8 +302,9 @@ class Task(ABC):
         if n > sys.maxsize:  # len() cannot say it; nothing could enumerate it either
             from symreg.limits import TooLargeError, count
 
-            raise TooLargeError(f"Task '{self.name}' with {self.params} has {count(n)} inputs, more than "
-                                f"can be indexed ({sys.maxsize:,}); use smaller parameters.")
+            args = ", ".join(f"{k}={v}" for k, v in self.params.items())
+            raise TooLargeError(f"Task '{self.name}'{f' ({args})' if args else ''} has {count(n)} inputs, more "
+                                f"than can be indexed ({sys.maxsize:,}); use smaller parameters.")
         return n
 
     def contains(self, x: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from symreg.limits import check_verify
 from symreg.presets import Params
 from symreg.registry import get_symmetries, get_task, task_entries
 from symreg.symmetry import MAX_EXHAUSTIVE
+from symreg.trust import record
 from symreg.util.parsing import parse_pairs
 
 
@@ -42,7 +43,8 @@ def iter_verify(names: Iterable[str] | None = None, params: Params = None, *, ma
     ``["p=7"]``) go to each task that takes them; with ``names=None`` and
     ``params``, only the tasks taking one of them are verified. Each result:
     task, params, symmetry, kind, ok, checked, method, seconds, counterexample
-    (a dict, or None).
+    (a dict, or None). Each verdict also refreshes the cache that commands
+    using symmetries read (:mod:`symreg.trust`).
     """
     for option, value, least in (("--max-exhaustive", max_exhaustive, 0), ("--samples", samples, 1),
                                  ("--seed", seed, 0)):
@@ -69,10 +71,13 @@ def iter_verify(names: Iterable[str] | None = None, params: Params = None, *, ma
 
 
 def _verify(jobs: list, max_exhaustive: int, samples: int, seed: int) -> Iterator[dict]:
+    settings = {"max_exhaustive": max_exhaustive, "samples": samples, "seed": seed}
     for task, syms in jobs:
         for sym in syms:
-            v = sym.verify(task, max_exhaustive=max_exhaustive, samples=samples, seed=seed)
-            yield {"task": task.name, "params": task.params, "symmetry": v.symmetry, "kind": v.kind, "ok": v.ok,
+            v = sym.verify(task, **settings)
+            record(task, sym, v, settings)  # what commands that use symmetries read (symreg.trust)
+            yield {"task": task.name, "params": task.params, "symmetry": v.symmetry, "plugin": sym.plugin,
+                   "kind": v.kind, "ok": v.ok,
                    "checked": v.checked, "method": v.method, "seconds": round(v.seconds, 3),
                    "counterexample": vars(v.counterexample) if v.counterexample else None}
 

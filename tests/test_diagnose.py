@@ -63,6 +63,19 @@ def test_events_do_not_move_when_training_continues(cut):
         assert b["geometric_organization"] == a["geometric_organization"]
 
 
+@given(peak=st.floats(1e-6, 0.099), decades=st.floats(2.5, 8.0))
+def test_a_symmetry_never_materially_violated_is_reported_so_not_acquired(peak, decades):
+    run = synthetic_run(100, 200, 400)
+    for r in run.rows:  # the symmetry starts at a negligible peak and falls by `decades` over the run
+        r["violation_max"]["small"] = peak * 10 ** (-decades * r["epoch"] / run.rows[-1]["epoch"])
+    ev = events(run)
+    small, sym = ev["symmetries"]["small"], ev["symmetries"]["sym"]
+    assert small["never_violated"] and not small["acquired"] and small["onset"] is None
+    assert sym["acquired"] and not sym["never_violated"]
+    assert ev["symmetry_acquisition"] == {"onset": sym["onset"], "end": sym["end"]}  # the small one places none
+    assert events(run, Thresholds(min_peak=0))["symmetries"]["small"]["acquired"]  # the floor is an option
+
+
 def test_thresholds_are_options():
     run = synthetic_run(100, 200, 400)
     assert events(run, Thresholds(generalize_acc=0.05))["generalization"] == 0

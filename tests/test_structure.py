@@ -180,7 +180,7 @@ OPTIONS = {
     "augment": ["--json", "--max-rounds", "--out", "--param", "--preset", "--seed", "--symmetry",
                 "--train-frac", "--verify", "-P"],
     "compare": ["--device", "--epochs", "--eval-every", "--json", "--lr", "--methods", "--model",
-                "--out", "--param", "--preset", "--quiet", "--seeds", "--set", "--train-frac",
+                "--out", "--param", "--preset", "--quiet", "--seeds", "--set", "--threads", "--train-frac",
                 "--weight-decay", "-P", "-q"],
     "diagnose": ["--dim-slack", "--drop", "--generalize-acc", "--horizon", "--json", "--max-fpr",
                  "--memorize-acc", "--onset", "--plateau", "--signal"],
@@ -197,7 +197,7 @@ OPTIONS = {
     "tasks": ["--json"],
     "train": ["--augment", "--device", "--epochs", "--eval-every", "--json", "--lr", "--model",
               "--out", "--param", "--preset", "--quiet", "--resume", "--seed", "--seeds", "--set",
-              "--stop-on-generalize", "--train-frac", "--weight-decay", "-P", "-q"],
+              "--stop-on-generalize", "--threads", "--train-frac", "--weight-decay", "-P", "-q"],
     "verify": ["--all", "--json", "--max-exhaustive", "--param", "--samples", "--seed", "-P"],
 }
 

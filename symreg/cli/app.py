@@ -79,3 +79,26 @@ def emit(obj) -> None:
 
 PARAM = click.option("-P", "--param", "params", multiple=True, metavar="KEY=VALUE",
                      help="Task parameter, e.g. -P p=97 (repeatable).")
+
+
+class Threads(click.ParamType):
+    """``--threads``: an integer >= 1 or ``auto``; a bad value is one ``Error:`` line naming it."""
+
+    name = "threads"
+
+    def convert(self, value, param, ctx):
+        from symreg.train.hardware import parse_threads
+
+        return parse_threads(value)
+
+
+THREADS = click.option("--threads", type=Threads(), default="auto", show_default=True, metavar="N|auto",
+                       help="Torch threads for this process; auto: the cores the load average leaves idle "
+                            "(1 on a busy machine; never more than OMP_NUM_THREADS).")
+
+
+def use_threads(value) -> int:
+    """Train with ``value`` torch threads (a count, or auto) until the command ends; the count used."""
+    from symreg.train.hardware import resolve_threads, torch_threads
+
+    return click.get_current_context().with_resource(torch_threads(resolve_threads(value)))

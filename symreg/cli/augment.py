@@ -55,6 +55,8 @@ def augment(task_name, params, preset, train_frac, seed, names, max_rounds, chec
         click.echo(f"    {name:<22} deduced {n}" + (f", {conflicts} conflicting" if conflicts else ""))
     if r["skipped"]:
         click.echo(f"  skipped (no deduction rule): {', '.join(r['skipped'])}")
+    if r["untrusted"]:
+        click.echo(f"  left out (fail verification): {', '.join(r['untrusted'])}")
     click.echo(f"  mismatches with the oracle: {r['mismatches']}")
     if r["out"]:
         click.echo(f"  wrote {r['out']}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from symreg.cli.app import PARAM, cli, emit, settings_from
+from symreg.cli.app import PARAM, THREADS, cli, emit, settings_from, use_threads
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
 from symreg.util.tables import text_table
 
@@ -27,12 +27,13 @@ from symreg.util.tables import text_table
 @click.option("--lr", type=float, help="Learning rate [default: 1e-3].")
 @click.option("--eval-every", type=int, help="Epochs between evaluations.")
 @click.option("--device", default="auto", show_default=True)
+@THREADS
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Any TrainConfig field.")
 @click.option("--out", type=click.Path(file_okay=False), help="Directory [default: runs/compare-TASK-TIME].")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac, weight_decay, lr,
-            eval_every, device, settings, out, quiet, as_json) -> None:
+            eval_every, device, threads, settings, out, quiet, as_json) -> None:
     """Train TASK with each method over the seeds and compare epochs to generalization.
 
     \b
@@ -42,6 +43,7 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
     from symreg.experiments import compare as run_comparison
     from symreg.experiments.comparison import table
 
+    use_threads(threads)
     settings = settings_from(settings, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
                              weight_decay=weight_decay, device=device, eval_every=eval_every)
     progress = Progress(quiet or as_json)

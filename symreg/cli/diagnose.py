@@ -27,6 +27,8 @@ THRESHOLDS = [
                  help="Decades below its peak a violation must fall: acquired."),
     click.option("--onset", default=Thresholds.onset, show_default=True,
                  help="Decades below the peak still counted as the peak."),
+    click.option("--min-peak", default=Thresholds.min_peak, show_default=True,
+                 help="Peak violation (nats) below which a symmetry was never violated, so not acquired."),
     click.option("--dim-slack", default=Thresholds.dim_slack, show_default=True,
                  help="Fall of the effective dimension that still counts as flat."),
     click.option("--plateau", default=Thresholds.plateau, show_default=True,

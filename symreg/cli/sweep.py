@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from symreg.cli.app import cli, emit
+from symreg.cli.app import Threads, cli, emit
 
 
 def echo_err(line: str) -> None:
@@ -36,8 +36,9 @@ def sweep() -> None:
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--workers", type=int, help="Trials at a time (local), or CPUs of a local Ray instance "
               "[default: cores // 2].")
-@click.option("--threads", type=int, default=1, show_default=True,
-              help="Torch threads per local worker (Ray gives each task 1).")
+@click.option("--threads", type=Threads(), default="1", show_default=True, metavar="N|auto",
+              help="Torch threads per local worker; auto: the idle cores shared among the workers "
+              "(Ray gives each task 1).")
 @click.option("--address", help="Ray cluster address (ray backend); default: start a local instance.")
 @click.option("--retry-failed", is_flag=True, help="Run failed points again (resuming where possible).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and what would run; write nothing.")

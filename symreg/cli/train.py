@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from symreg.cli.app import PARAM, cli, emit, settings_from
+from symreg.cli.app import PARAM, THREADS, cli, emit, settings_from, use_threads
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
 from symreg.runs.criterion import GENERALIZE_ACC
 from symreg.util.parsing import parse_seeds
@@ -24,6 +24,7 @@ from symreg.util.parsing import parse_seeds
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and the init.")
 @click.option("--seeds", help="Several seeds trained as one batch, e.g. 0-19 or 1,5,9.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@THREADS
 @click.option("--eval-every", type=int, help="Epochs between evaluations [default: 50].")
 @click.option("--stop-on-generalize", is_flag=True,
               help=f"Stop a seed once test accuracy reaches generalize_acc ({GENERALIZE_ACC:g}; --set changes it).")
@@ -37,7 +38,7 @@ from symreg.util.parsing import parse_seeds
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay, seed, seeds,
-          device, eval_every, stop_on_generalize, out, augment, settings, resume, quiet, as_json) -> None:
+          device, threads, eval_every, stop_on_generalize, out, augment, settings, resume, quiet, as_json) -> None:
     """Train TASK's model and write a run directory (config, metrics, checkpoints).
 
     \b
@@ -47,13 +48,14 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
     """
     from symreg.train import Trainer, new_trainer
 
+    threads = use_threads(threads)
     if resume:
         if task_name or params:
             raise click.UsageError("--resume takes the run directory only, not TASK or -P.")
         trainer = Trainer.resume(resume, epochs=epochs, warn=warn)
         if trainer.finished:  # nothing was locked or written
             if as_json:
-                emit(run_summary(trainer, trainer.root, trainer.run()))
+                emit(run_summary(trainer, trainer.root, trainer.run(), threads))
             else:
                 click.echo(nothing_to_train(trainer), err=True)
             return
@@ -81,7 +83,7 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         raise
     progress.close()
     if as_json:
-        emit(run_summary(trainer, root, summary))
+        emit(run_summary(trainer, root, summary, threads))
     else:
         for s in summary:
             gen = s["generalized_epoch"]
@@ -92,9 +94,11 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         click.echo(str(root))
 
 
-def run_summary(trainer, root, runs) -> dict:
-    """What ``--json`` prints: the run directory, the task and its parameters, one summary per seed."""
-    return {"run_dir": str(root), "task": trainer.task.name, "params": trainer.task.params, "runs": runs}
+def run_summary(trainer, root, runs, threads: int) -> dict:
+    """What ``--json`` prints: the run directory, the task and its parameters, the torch threads, one
+    summary per seed."""
+    return {"run_dir": str(root), "task": trainer.task.name, "params": trainer.task.params, "threads": threads,
+            "runs": runs}
 
 
 def warn(line: str) -> None:

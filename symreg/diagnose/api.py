@@ -54,7 +54,42 @@ def load(paths: Iterable, warn: Callable[[str], None] | None = None) -> tuple[li
     if not runs:
         why = f" ({'; '.join(problems)})" if problems else ""
         raise UsageError("No run with metrics to diagnose in " + ", ".join(paths) + why + ".")
+    for line in mark_untrusted(runs):
+        warnings.append(line)
+        if warn:
+            warn(line)
     return runs, warnings
+
+
+def mark_untrusted(runs: list[Run]) -> list[str]:
+    """Set each run's ``untrusted``: its measured symmetries that fail verification; a line for each.
+
+    A run of a task that is no longer registered, or whose parameters no longer
+    build, keeps every symmetry (nothing to check against).
+    """
+    import warnings as py_warnings
+
+    from symreg.errors import SymregError
+    from symreg.registry import get_task
+    from symreg.trust import untrusted
+
+    found: dict[str, list[dict]] = {}
+    lines = []
+    for run in runs:
+        key = repr((run.config.get("task"), sorted((run.config.get("params") or {}).items())))
+        if key not in found:
+            try:
+                with py_warnings.catch_warnings():
+                    py_warnings.simplefilter("ignore")
+                    found[key] = untrusted(get_task(run.config["task"], **(run.config.get("params") or {})))
+            except (SymregError, KeyError, TypeError):
+                found[key] = []
+            for bad in found[key]:
+                lines.append(f"symmetry {bad['name']!r} of task '{run.config['task']}' (plugin {bad['plugin']}) "
+                             f"fails verification; left out of the violation signal")
+        measured = set(run.symmetries())
+        run.untrusted = [b["name"] for b in found[key] if b["name"] in measured]
+    return lines
 
 
 def warning_for(runs: list[Run], signals: Iterable[str] | None = None, horizon: int | None = None,

@@ -7,7 +7,10 @@ The paper reads its three stages off plots; here each is a number:
   the *peak* (largest value), the *end* of the fall (first evaluation after the
   peak at least ``drop`` decades below it) and its *onset* (last evaluation
   before the end still within ``onset`` decades of the peak). A curve that
-  never falls ``drop`` decades counts as no acquisition. Fixed decades, not
+  never falls ``drop`` decades counts as no acquisition, and one whose peak
+  stays below ``min_peak`` (nats) was *never violated*: nothing to acquire, so
+  it places no event (a fall from 7e-4 at initialisation is not learning a
+  symmetry; a symmetry being learnt peaks at 1-100 nats). Fixed decades, not
   fractions of the fall so far, so an event does not move when training
   continues (the violation keeps falling under weight decay);
 - **generalization**: first evaluation with test accuracy >= ``generalize_acc``
@@ -47,6 +50,7 @@ class Thresholds:
     generalize_acc: float | None = None  # None: the level the run was trained with
     drop: float = 2.0  # decades below the peak that end the fall (a smaller fall: not acquired)
     onset: float = 0.3  # decades below the peak that still count as "at the peak"
+    min_peak: float = 0.1  # nats: a violation that never reaches this was never violated, not acquired
     dim_slack: int = 1
     plateau: float = 2.0  # organized once doubling the epochs lowers the dimension by <= dim_slack
 
@@ -57,6 +61,7 @@ class Thresholds:
              f"generalize_acc = {self.generalize_acc} must be in [0, 1]"),
             (self.drop > 0, f"drop = {self.drop} must be positive (decades of fall)"),
             (self.onset >= 0, f"onset = {self.onset} must be at least 0 (decades)"),
+            (self.min_peak >= 0, f"min_peak = {self.min_peak} must be at least 0 (nats)"),
             (self.dim_slack >= 0, f"dim_slack = {self.dim_slack} must be at least 0"),
             (self.plateau >= 1, f"plateau = {self.plateau} must be at least 1 (a factor of epochs)"),
         ]
@@ -84,22 +89,28 @@ def first_at_least(epochs, values, level) -> int | None:
     return next((e for e, v in zip(epochs, values) if v is not None and v >= level), None)
 
 
-def violation_fall(epochs, values, drop: float = Thresholds.drop, onset: float = Thresholds.onset) -> dict:
+def violation_fall(epochs, values, drop: float = Thresholds.drop, onset: float = Thresholds.onset,
+                   min_peak: float = Thresholds.min_peak) -> dict:
     """Peak, onset and end of the fall of a violation curve, on a log scale.
 
     >>> fall = violation_fall([0, 10, 20, 30, 40], [1e-3, 1.0, 0.9, 1e-4, 1e-5])
     >>> fall["onset"], fall["end"], fall["acquired"]
     (20, 30, True)
+    >>> fall = violation_fall([0, 10, 20], [7e-4, 1e-6, 1e-8])  # falls 2.8 decades from a negligible peak
+    >>> fall["acquired"], fall["never_violated"]
+    (False, True)
     """
     pts = [(e, math.log10(max(v, LOG_FLOOR))) for e, v in zip(epochs, values) if v is not None]
     if not pts:
-        return {"acquired": False, "peak_epoch": None, "onset": None, "end": None,
+        return {"acquired": False, "never_violated": False, "peak_epoch": None, "onset": None, "end": None,
                 "peak": None, "floor": None, "drop_decades": 0.0}
     i_peak = max(range(len(pts)), key=lambda i: pts[i][1])
     after = pts[i_peak:]
     peak, floor = pts[i_peak][1], min(v for _, v in after)
-    out = {"peak_epoch": pts[i_peak][0], "peak": 10 ** peak, "floor": 10 ** floor,
-           "drop_decades": round(peak - floor, 3)}
+    out = {"never_violated": 10 ** peak < min_peak, "peak_epoch": pts[i_peak][0], "peak": 10 ** peak,
+           "floor": 10 ** floor, "drop_decades": round(peak - floor, 3)}
+    if out["never_violated"]:
+        return {**out, "acquired": False, "onset": None, "end": None}
     i_end = next((i for i, (_, v) in enumerate(after) if v <= peak - drop), None)
     if i_end is None:
         return {**out, "acquired": False, "onset": None, "end": None}
@@ -143,7 +154,7 @@ def events(run: Run, th: Thresholds = Thresholds()) -> dict:
     syms = {}
     for name in run.symmetries():
         e, v = run.series("violation_max", name)
-        syms[name] = violation_fall(e, v, th.drop, th.onset)
+        syms[name] = violation_fall(e, v, th.drop, th.onset, th.min_peak)
     _, dims = run.series("eff_dim")
     known = [d for d in dims if d is not None]
     geo = None if gen is None else organization_epoch(epochs, dims, gen, th.dim_slack, th.plateau)

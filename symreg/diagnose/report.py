@@ -101,9 +101,10 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
                   "Maximum instance violation of each symmetry: its peak, its floor after the peak, the fall "
                   "in decades, and the onset and end of the fall (the end is the first evaluation "
                   f"{ev['thresholds']['drop']:g} decades below the peak; a curve that never gets "
-                  "there is not acquired).", "",
+                  "there is not acquired, and one whose peak stays below "
+                  f"{ev['thresholds'].get('min_peak', 0):g} nats was never violated).", "",
                   markdown_table([["symmetry", "acquired", "peak (epoch)", "floor", "drop (decades)", "onset", "end"]] + [
-                      [name, "yes" if s.get("acquired") else "no",
+                      [name, "yes" if s.get("acquired") else "never violated" if s.get("never_violated") else "no",
                        f"{fmt_number(s.get('peak'), '.3g')} ({fmt_number(s.get('peak_epoch'))})",
                        fmt_number(s.get("floor"), ".3g"),
                        fmt_number(s.get("drop_decades"), ".3g"), fmt_number(s.get("onset")), fmt_number(s.get("end"))]
@@ -112,7 +113,7 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
     warnings = list(dict.fromkeys(list(ev.get("warnings") or []) + list(run.warnings)))
     if not ev.get("generalized"):
         warnings.append("the run never reached the generalization threshold; its stages stop at symmetry acquisition")
-    if syms and not any(s.get("acquired") for s in syms.values()):
+    if syms and not any(s.get("acquired") or s.get("never_violated") for s in syms.values()):
         warnings.append("no symmetry's maximum violation fell by the threshold; no acquisition was detected")
     lines += ["## Warnings", ""] + ([f"- {w}" for w in warnings] or ["None."]) + [""]
 

@@ -4,7 +4,7 @@
 to generalizing" (:func:`signal_series`):
 
 - ``"violation"`` (default; the paper's criterion): the maximum, over the
-  run's symmetries, of ``violation_max`` (the maximum instance-level
+  run's symmetries that verify (:mod:`symreg.trust`), of ``violation_max`` (the maximum instance-level
   violation). The run's symmetries are the union of the keys of all its rows;
   a row missing any of them (or holding NaN) gives ``None``, because a max
   over fewer symmetries could be falsely low.
@@ -105,8 +105,8 @@ def signal_series(run: Run, name: str = "violation") -> tuple[list[int], list[fl
     [0.5, 0.0001, 1e-05]
     """
     epochs = [r["epoch"] for r in run.rows]
-    if name == VIOLATION:
-        syms = run.symmetries()
+    if name == VIOLATION:  # over the symmetries that verify: a false one would dominate the max
+        syms = [s for s in run.symmetries() if s not in run.untrusted]
         values = []
         for r in run.rows:
             vm = r.get("violation_max") or {}

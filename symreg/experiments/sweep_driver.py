@@ -49,7 +49,7 @@ def _plan(spec: Spec, root: Path, points: list, retry_failed: bool) -> tuple[lis
 
 
 def sweep_run(spec: str | Path | Spec, out: str | Path | None = None, *, backend: str = "local",
-              workers: int | None = None, threads: int = 1, address: str | None = None,
+              workers: int | None = None, threads: int | str = 1, address: str | None = None,
               retry_failed: bool = False, dry_run: bool = False,
               log: Callable[[str], None] | None = None) -> dict:
     """Run every point of ``spec`` (a TOML path or a parsed Spec) that is not finished; a re-run skips done ones.
@@ -63,16 +63,18 @@ def sweep_run(spec: str | Path | Spec, out: str | Path | None = None, *, backend
     """
     from symreg.experiments.backends import Tally, default_workers, import_ray, run_local, run_ray
     from symreg.experiments.sweeps import prepare, prepare_retry
+    from symreg.train.hardware import parse_threads, resolve_threads
 
     say = log or (lambda line: None)
-    if workers is not None and workers < 1 or threads < 1:
-        bad = ("--workers", workers) if workers is not None and workers < 1 else ("--threads", threads)
-        raise UsageError(f"{bad[0]} {bad[1]} must be at least 1.")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers} must be at least 1.")
+    parse_threads(threads)
     if backend not in ("local", "ray"):
         raise UsageError(f"Backend {backend!r} is not one of local, ray.")
     if address and backend != "ray":
         raise UsageError("--address is for --backend ray.")
     workers = workers or default_workers()
+    threads = resolve_threads(threads, processes=workers)  # "auto": the idle cores, shared among the workers
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     root = sweep_dir(spec, out)
     if backend == "ray":

@@ -150,6 +150,8 @@ def plot_dynamics(run: Run, ev: dict, path) -> Path:
             f = fall.get(name) or {}
             if f.get("acquired"):
                 label = f"{name}: acquired {f['onset']}\u2192{f['end']} (\u2212{f['drop_decades']:.1f} dec)"
+            elif f.get("never_violated"):
+                label = f"{name}: never violated"
             else:
                 label = f"{name}: not acquired"
             ymax, ymean = _positive(vmax), _positive(vmean)

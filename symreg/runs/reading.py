@@ -24,6 +24,7 @@ class Run:
     rows: list[dict]
     status: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    untrusted: list[str] = field(default_factory=list)  # its symmetries that fail verification (symreg.trust)
 
     @property
     def name(self) -> str:

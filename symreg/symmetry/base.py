@@ -81,6 +81,8 @@ class Symmetry(ABC):
     kind: str
     name: str
     description: str
+    plugin: str | None = None
+    """The plugin that declared this symmetry; stamped by :func:`symreg.registry.get_symmetries`."""
 
     @abstractmethod
     def verify(self, task: "Task", *, max_exhaustive: int = MAX_EXHAUSTIVE, samples: int = 2000,
@@ -111,7 +113,7 @@ class Symmetry(ABC):
         raise UsageError(f"Symmetry {self.name!r} ({type(self).__name__}) has no deduction rule.")
 
     def summary(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "description": self.description}
+        return {"name": self.name, "kind": self.kind, "description": self.description, "plugin": self.plugin}
 
 
 def kl_sym(logp: "torch.Tensor", logq: "torch.Tensor") -> "torch.Tensor":

@@ -147,7 +147,7 @@ class GroupAction(Symmetry):
                                        f"but {len(generator_names)} generator names.")
         self.name, self.description = name, description
         self.generators = list(generators)
-        self.generator_names = list(generator_names or [_cycles(g) for g in generators])
+        self.generator_names = list(generator_names or [_word(i, g) for i, g in enumerate(generators, 1)])
 
     @functools.cached_property
     def group(self) -> PermutationGroup:
@@ -289,5 +289,11 @@ class GroupAction(Symmetry):
                 "generators": self.generator_names}
 
 
-def _cycles(g: Permutation) -> str:
-    return str(g.cyclic_form) if g.size < 40 else f"<permutation of {g.size} points>"
+def _word(i: int, g: Permutation) -> str:
+    """A generator's name when none was given: ``g<i>``, with its cycles when they are short.
+
+    >>> _word(1, Permutation([1, 0, 2])), _word(2, Permutation(list(range(1, 60)) + [0]))
+    ('g1 = [[0, 1]]', 'g2')
+    """
+    cycles = str(g.cyclic_form)
+    return f"g{i} = {cycles}" if len(cycles) <= 40 else f"g{i}"

@@ -37,6 +37,7 @@ import torch
 from symreg.errors import UsageError, unknown
 from symreg.registry import get_symmetries
 from symreg.train.config import GEOMETRY, GROKFAST, aux_methods
+from symreg.trust import trusted_symmetries
 
 if TYPE_CHECKING:
     from symreg.task import Task
@@ -95,6 +96,7 @@ def make_aux_losses(task: "Task", methods: list[str], samples: int) -> list[AuxL
     for method in methods:
         kind, _, name = method.partition(":")
         if kind == "sym" and name in syms:
+            trusted_symmetries(task, [syms[name]], explicit=[name])  # named: used, with a warning if it fails
             out.append(AuxLoss(method, _symmetry_loss(task, syms[name], samples)))
         elif kind == "geom" and name in GEOMETRY:
             out.append(AuxLoss(method, _geometry_loss(task, name)))

@@ -112,11 +112,17 @@ class NewRuns:
 
 
 def run_config(task, cfg, seed: int, batch: tuple[Path, list[int]] | None) -> dict:
-    """What a run's config.json holds: the task and its plugin, versions, seed, settings, command."""
+    """What a run's config.json holds: the task and its plugin, versions, torch threads, seed, settings, command.
+
+    ``threads`` (torch's intra-op threads when the run was made) changes the
+    speed, not the results beyond floating-point rounding, so it is recorded
+    here, not in the settings; each checkpoint records the count of the
+    process that wrote it (a resume may use another).
+    """
     entry = task_entry(task)
     return {"task": task.name, "params": task.params, "task_version": task.version,
             "plugin": entry.plugin, "plugin_version": entry.plugin_version,
-            "symreg_version": __version__, "torch_version": torch.__version__,
+            "symreg_version": __version__, "torch_version": torch.__version__, "threads": torch.get_num_threads(),
             "seed": seed, "split_seed": seed, "train": asdict(cfg),
             "model_sizes": {**getattr(model_entries()[cfg.model].obj, "defaults", {}), **cfg.model_sizes},
             "batch": None if batch is None else {"dir": str(batch[0]), "seeds": batch[1]},
@@ -287,7 +293,8 @@ def seed_state(trainer, s: int, seconds: float) -> tuple[dict, dict]:
     steps = [float(st["step"]) for st in trainer.opt.state.values() if "step" in st]
     meta = {"epoch": trainer.epoch, "step": steps[0] if steps else 0.0,
             "generalized_epoch": trainer.generalized[s], "active": trainer.active[s],
-            "stopped": trainer.stopped[s], "seconds": round(seconds, 3), "target": trainer.cfg.epochs}
+            "stopped": trainer.stopped[s], "seconds": round(seconds, 3), "target": trainer.cfg.epochs,
+            "threads": torch.get_num_threads()}
     return tensors, meta
 
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from symreg.errors import UsageError
 from symreg.limits import check_training
-from symreg.registry import get_symmetries, get_symmetry, get_task, model_entries
+from symreg.registry import build_model, get_symmetry, get_task
 from symreg.runs.criterion import reaches
 from symreg.runs.rundir import BatchDir, RunDir, checkpoint_schedule
 from symreg.train import lifecycle
@@ -38,6 +38,7 @@ from symreg.train.config import TrainConfig, device_problem
 from symreg.train.data import make_data, split_rows
 from symreg.train.hardware import auto_seed_chunk, fast_adamw, seed_groups, tune_cpu  # noqa: F401
 from symreg.train.metrics import evaluate, make_probes, non_finite
+from symreg.trust import trusted_symmetries
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,8 +67,7 @@ class Trainer:
         self.closures = self._augment(task, cfg) if cfg.augment else None
         self.data = make_data(task, self.splits, self.device,
                               None if self.closures is None else [(c.rows, c.labels) for c in self.closures])
-        factory = model_entries()[cfg.model].obj
-        self.model = factory(task, self.seeds, **cfg.model_sizes).to(self.device)
+        self.model = build_model(task, cfg.model, self.seeds, cfg.model_sizes).to(self.device)
         # CUDA graphs remove the per-kernel launch cost that dominates small models on a GPU
         self._use_graph = (self.device.type == "cuda" and cfg.cuda_graph and not cfg.batch_size
                            and not cfg.aux and cfg.grokfast != "ma")  # those draw on the host each epoch
@@ -82,7 +82,7 @@ class Trainer:
         self.aux = make_aux_losses(task, list(cfg.aux), cfg.aux_samples)
         self.grokfast = (GrokFast(self.model.parameters(), cfg.grokfast, cfg.grokfast_alpha,
                                   cfg.grokfast_lamb, cfg.grokfast_window) if cfg.grokfast else None)
-        self.probes = make_probes(task, get_symmetries(task), cfg.violation_samples, cfg.metrics_seed)
+        self.probes = make_probes(task, trusted_symmetries(task), cfg.violation_samples, cfg.metrics_seed)
         self._extra_masks = None
         if self.closures is not None:  # test accuracy inside vs outside what deduction already gives
             inside = torch.as_tensor(np.stack([c.in_closure for c in self.closures]), device=self.device)
@@ -101,8 +101,10 @@ class Trainer:
         """Each seed's split closed under the chosen symmetries, labels deduced, never looked up."""
         from symreg.symmetry import closure
 
-        syms = get_symmetries(task)
-        chosen = syms if "all" in cfg.augment else [get_symmetry(task, n) for n in cfg.augment]
+        if "all" in cfg.augment:  # only those that verify: a false symmetry would deduce wrong labels
+            chosen = trusted_symmetries(task)
+        else:
+            chosen = trusted_symmetries(task, [get_symmetry(task, n) for n in cfg.augment], explicit=cfg.augment)
         return [closure(task, rows, chosen, labels=task.labels[rows]) for rows in self.splits]
 
     # --- construction ----------------------------------------------------------------
