@@ -22,6 +22,7 @@ from symreg.declare import (
     token_map,
 )
 from symreg.errors import SymregError, UsageError
+from symreg.graph_tasks import GraphTask, graph_task
 from symreg.hookspecs import hookimpl
 from symreg.registry import get_symmetries, get_symmetry, get_task, task_entries
 from symreg.symmetry import (
@@ -44,6 +45,7 @@ except PackageNotFoundError:  # running from a checkout that is not installed
 
 __all__ = [
     "Associativity",
+    "GraphTask",
     "GroupAction",
     "Law",
     "OperationTask",
@@ -62,6 +64,7 @@ __all__ = [
     "get_symmetries",
     "get_symmetry",
     "get_task",
+    "graph_task",
     "hookimpl",
     "is_prime",
     "odd_prime",

@@ -229,19 +229,58 @@ class Task(ABC):
     def class_name(self, cls: int) -> str:
         return str(int(cls))
 
+    # --- embedding geometry: what `symreg plot`'s embedding figure, eff_dim and geom:* losses read ---
     def geometry_tokens(self) -> np.ndarray:
-        """Tokens whose embedding geometry is studied (PCA, effective dimension)."""
+        """The tokens whose learned embedding geometry is studied: token ids, int, shape (K,).
+
+        Row ``i`` of :meth:`geometry_coords` and position ``i`` in
+        :meth:`geometry_edges` refer to ``geometry_tokens()[i]``. These rows of
+        the input embedding, centred, give the effective dimension (``eff_dim``
+        in the metrics), the ``geom:*`` priors, and the principal components the
+        embedding figure (``symreg plot``, ``embedding.png``) draws, coloured and
+        labelled (``token_name``) in this order. Default: every token some slot
+        allows. Override to leave out tokens without geometry (the comparison
+        tasks keep their entities and drop the relation tokens).
+
+        >>> from symreg.registry import get_task
+        >>> get_task("mod_add", p=5).geometry_tokens().tolist()
+        [0, 1, 2, 3, 4]
+        """
         return np.unique(np.concatenate(self.slot_tokens()))
 
     def geometry_coords(self) -> np.ndarray | None:
-        """Known coordinates of ``geometry_tokens`` (graph layout, attribute grid), if any."""
+        """Known coordinates of the geometry tokens, shape (K, D) float (row ``i`` for
+        ``geometry_tokens()[i]``), or None (the default) when the task has none.
+
+        They are never drawn themselves; the embedding figure draws the model's
+        own principal components and joins the tokens :meth:`geometry_edges`
+        names, so that whether the learned geometry matches the task's shows.
+        With coordinates the default edges are their nearest neighbours; without
+        them, an algebraic task whose geometry tokens are ``0..K-1`` has each
+        panel searched for a circle (``t`` at angle ``2*pi*k*t/K``, as a grokked
+        ``x+y mod p`` draws), edges joining its neighbours. The graph tasks give
+        a layout (a path axis one coordinate, a cycle axis a circle), the
+        comparison tasks the attribute grid.
+
+        >>> from symreg.registry import get_task
+        >>> get_task("mod_add", p=5).geometry_coords() is None, get_task("graph_grid2d", rows=2, cols=3).geometry_coords().shape
+        (True, (6, 2))
+        """
         return None
 
     def geometry_edges(self) -> np.ndarray:
-        """Pairs of positions in ``geometry_tokens`` that are neighbours (E, 2).
+        """Pairs ``(i, j)``, ``i < j``, of positions in :meth:`geometry_tokens` that are neighbours: int, shape (E, 2).
 
-        Nearest neighbours in ``geometry_coords`` when the task has them (grid,
-        cycle and cube edges, attribute-grid steps); otherwise consecutive tokens.
+        Default: nearest neighbours in :meth:`geometry_coords` (pairs at most
+        1.3 times the smallest distance apart: grid, cycle and cube edges,
+        attribute-grid steps); without coordinates, consecutive tokens
+        ``(i, i+1)``. The embedding figure joins each pair with a line in every
+        panel, and ``geom:lipschitz`` pulls each pair's embeddings together.
+        Override it to give a graph's own edges when distances do not tell them.
+
+        >>> from symreg.registry import get_task
+        >>> get_task("mod_add", p=5).geometry_edges().tolist()
+        [[0, 1], [1, 2], [2, 3], [3, 4]]
         """
         coords = self.geometry_coords()
         n = len(self.geometry_tokens())

@@ -36,7 +36,7 @@ import numpy as np
 from symreg import __version__
 from symreg.errors import SymregWarning
 from symreg.plugins import distributions
-from symreg.registry import get_symmetries, task_entry
+from symreg.registry import get_symmetries, task_entries
 from symreg.symmetry.base import MAX_EXHAUSTIVE, Symmetry, Verdict
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def fingerprint(task: "Task", sym: Symmetry, settings: dict = SETTINGS) -> str:
     False
     """
     h = hashlib.sha256()
-    plugins = {p: distributions.get(p, (None, None))[1] for p in (task_entry(task).plugin, sym.plugin) if p}
+    owner = task_entries().get(task.name)  # None for a task class built but not registered
+    plugins = {p: distributions.get(p, (None, None))[1] for p in (owner and owner.plugin, sym.plugin) if p}
     head = {"task": task.name, "version": task.version, "params": task.params, "class": type(task).__qualname__,
             "symmetry": [sym.name, sym.kind, type(sym).__qualname__, sym.description, sym.plugin],
             "plugins": plugins, "symreg": __version__, "settings": settings}

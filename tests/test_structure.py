@@ -168,9 +168,9 @@ def test_modules_stay_small():
 
 # -- the stable surface: what plugin authors, scripts and saved runs rely on -------------------
 
-PUBLIC = ["Associativity", "GroupAction", "Law", "OperationTask", "Param", "Preset", "Symmetry",
+PUBLIC = ["Associativity", "GraphTask", "GroupAction", "Law", "OperationTask", "Param", "Preset", "Symmetry",
           "SymregError", "Task", "Transitivity", "TriangleEquality", "UsageError", "all_of", "apply",
-          "between", "element", "get_symmetries", "get_symmetry", "get_task", "hookimpl",
+          "between", "element", "get_symmetries", "get_symmetry", "get_task", "graph_task", "hookimpl",
           "is_prime", "odd_prime", "operation_task", "prime", "slot_permutation", "swap",
           "task_entries", "tasks_hook", "token_map", "verify_task"]
 TESTING = ["assert_law", "assert_symmetry", "group_elements", "law_instances", "task_inputs"]

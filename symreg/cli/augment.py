@@ -43,7 +43,7 @@ def augment(task_name, params, preset, train_frac, seed, names, max_rounds, chec
         emit(report)
         return
     r = report
-    click.echo(f"{r['task']} {' '.join(f'{k}={v}' for k, v in r['params'].items())}, "
+    click.echo(" ".join([r["task"], *(f"{k}={v}" for k, v in r["params"].items())]) + ", "
                f"train_frac {r['train_frac']}, seed {r['seed']}, {r['domain_size']} inputs")
     click.echo(f"  train rows: {r['train_before']} -> {r['train_after']} (x{r['growth']:.2f})")
     click.echo(f"  test cells covered: {r['test_covered']} of {r['test_cells']} "

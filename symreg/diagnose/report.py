@@ -29,8 +29,14 @@ def _images(plot_paths, out_dir: Path) -> list[str]:
     return out
 
 
-def _params(config: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in (config.get("params") or {}).items()) or "-"
+def _task(config: dict) -> str:
+    """The task and its parameters: ``mod_add (p=97)``, or the name alone for a task without any.
+
+    >>> _task({"task": "mod_add", "params": {"p": 97}}), _task({"task": "const", "params": {}}), _task({})
+    ('mod_add (p=97)', 'const', '?')
+    """
+    params = ", ".join(f"{k}={v}" for k, v in (config.get("params") or {}).items())
+    return f"{config.get('task', '?')}{f' ({params})' if params else ''}"
 
 
 def _generalized(ev: dict) -> str:
@@ -61,14 +67,14 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
     sizes = c.get("model_sizes") or t.get("model_sizes") or {}
     model = t.get("model", "?") + (" (" + ", ".join(f"{k}={v}" for k, v in sizes.items()) + ")" if sizes else "")
     state = run.status.get("state", "running" if ev.get("running") else "?")
-    lines = [f"# {c.get('task', '?')} ({_params(c)}), seed {c.get('seed', '?')}", "",
+    lines = [f"# {_task(c)}, seed {c.get('seed', '?')}", "",
              f"Run directory: `{run.path}`", ""]
     verdict = (f"Generalized at epoch **{ev['generalization']}**." if ev.get("generalized")
                else f"**Never generalized** (test accuracy below {ev['thresholds']['generalize_acc']} "
                     f"up to epoch {fmt_number(ev.get('last_epoch'))}).")
     lines += [verdict, "", "## Configuration", "", markdown_table([
         ["setting", "value"],
-        ["task", f"{c.get('task', '?')} ({_params(c)})"],
+        ["task", _task(c)],
         ["model", model],
         ["train fraction", fmt_number(t.get("train_frac"))],
         ["weight decay", fmt_number(t.get("weight_decay"))],
@@ -127,7 +133,7 @@ def set_report(runs: Iterable[Run], evs: Iterable[dict], plot_paths, out_dir,
                extra_sections: dict[str, str] | None = None) -> Path:
     """Write ``out_dir/summary.md`` for a set of runs: one row per run, counts, figures, extra sections."""
     runs, evs = list(runs), list(evs)
-    tasks = list(dict.fromkeys(f"{r.config.get('task', '?')} ({_params(r.config)})" for r in runs))
+    tasks = list(dict.fromkeys(_task(r.config) for r in runs))
     out_dir = Path(out_dir)
     rows = [["run", "seed", "memorized", "sym onset", "sym end", "generalized", "geometry", "eff dim"]]
     for run, ev in zip(runs, evs):

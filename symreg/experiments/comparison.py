@@ -275,7 +275,8 @@ def compare(task, methods, params: Params = None, preset: str = "quick", seeds="
     summary = {"task": task.name, "params": task.params, "preset": preset, "seeds": seed_nums,
                "base_config": base.__dict__, "methods": rows, "figure": str(figure)}
     write_json(root / "compare.json", summary)
-    md = [f"# {task.name} {task.params}: epochs to test accuracy >= {base.generalize_acc:g}, "
+    args = ", ".join(f"{k}={v}" for k, v in task.params.items())
+    md = [f"# {task.name}{f' ({args})' if args else ''}: epochs to test accuracy >= {base.generalize_acc:g}, "
           f"seeds {_seeds_text(seeds)}", "", markdown_table(table(rows)), "", f"![test accuracy]({figure.name})", ""]
     (root / "compare.md").write_text("\n".join(md))
     return summary

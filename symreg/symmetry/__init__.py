@@ -22,7 +22,13 @@ from symreg.symmetry.base import (
     kl_sym,
 )
 from symreg.symmetry.deduction import can_deduce, deduce, prepare, rule_for, supported_kinds
-from symreg.symmetry.graphs import automorphism_group_generators, is_automorphism, node_positions
+from symreg.symmetry.graphs import (
+    automorphism_generators,
+    automorphism_group_generators,
+    automorphism_group_order,
+    is_automorphism,
+    node_positions,
+)
 from symreg.symmetry.group import GroupAction, apply, apply_label, element
 from symreg.symmetry.laws import Associativity, Law, Transitivity, TriangleEquality, triangle_bounds
 from symreg.symmetry.verification import set_symmetry_source, symmetries_of, verify_task
@@ -45,7 +51,9 @@ __all__ = [
     "apply",
     "apply_label",
     "assign",
+    "automorphism_generators",
     "automorphism_group_generators",
+    "automorphism_group_order",
     "can_deduce",
     "closure",
     "closure_report",
