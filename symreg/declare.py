@@ -121,9 +121,9 @@ class Declared:
         gens = self.generators(task)
         if not gens:
             return None
-        names = [n for n, _ in gens]
-        return GroupAction(self.name, [g for _, g in gens], self.description,
-                           None if None in names else names)
+        # an unnamed map is named after its symmetry, so a counterexample names it in a word
+        names = [n or (self.name if len(gens) == 1 else f"{self.name} {i}") for i, (n, _) in enumerate(gens, 1)]
+        return GroupAction(self.name, [g for _, g in gens], self.description, names)
 
 
 def token_map(name: str, tokens: Callable, *, slots: Sequence[int] | None = None,

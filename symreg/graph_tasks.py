@@ -98,11 +98,11 @@ def distance_table(G: nx.Graph, nodes: list) -> np.ndarray:
     return d
 
 
-def _cycles(perm: np.ndarray, names: list[str]) -> str:
-    """A node permutation in cycle notation over node names, or how many nodes it moves when that is long."""
+def _cycles(i: int, perm: np.ndarray, names: list[str]) -> str:
+    """Generator ``g<i>`` with its cycles over node names, or how many nodes it moves when they are long."""
     cycles = Permutation(perm.tolist()).cyclic_form
     text = "".join("(" + " ".join(names[t] for t in c) + ")" for c in cycles)
-    return text if len(text) <= 60 else f"<moves {sum(map(len, cycles))} of {len(perm)} nodes>"
+    return f"g{i} = {text}" if len(text) <= 60 else f"g{i} (moves {sum(map(len, cycles))} of {len(perm)} nodes)"
 
 
 class GraphTask(Task):
@@ -196,7 +196,7 @@ class GraphTask(Task):
     @functools.cached_property
     def _automorphisms(self) -> list[tuple[str, np.ndarray]]:
         names = [self.token_name(t) for t in range(len(self.nodes))]
-        return [(_cycles(p, names), p) for p in automorphism_generators(self.graph, self.nodes)]
+        return [(_cycles(i, p, names), p) for i, p in enumerate(automorphism_generators(self.graph, self.nodes), 1)]
 
     def automorphism_generators(self) -> list[tuple[str, np.ndarray]]:
         """Generators of Aut(G) from bliss as ``(name, token permutation)``; none when the group is trivial."""
