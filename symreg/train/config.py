@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from symreg.errors import UsageError, unknown
 from symreg.registry import get_symmetries, model_entries
 from symreg.runs.criterion import GENERALIZE_ACC
+from symreg.train.precision import PRECISIONS
 from symreg.util.parsing import MAX_SEED, literal
 
 # geometry priors of the auxiliary losses (symreg/train/auxiliary.py): "geom:NAME"
@@ -127,6 +128,8 @@ class TrainConfig:
     device: str = "auto"
     cuda_graph: bool = True  # on CUDA, full batch: replay each epoch as one captured graph
     seed_chunk: int = 0  # seeds per forward/backward pass; 0 = auto (all on a GPU, cache-sized on a CPU)
+    precision: str = "fp32"  # matmuls: fp32, bf16 (autocast; fp32 weights, float64 loss) or tf32 (CUDA)
+    force_precision: bool = False  # use bf16/tf32 even where the device has no fast path for it
     # acceleration (symreg/train/auxiliary.py)
     aux: list = field(default_factory=list)  # "sym:NAME" / "geom:nuclear|entropy|lipschitz"
     aux_weight: float = 1.0  # lambda; the paper's 1.0
@@ -168,7 +171,9 @@ class TrainConfig:
         """
         for name, rule in RANGES.items():
             check_number(name, getattr(self, name), rule, integer=isinstance(_DEFAULTS[name], int))
-        for name in ("stop_on_generalize", "cuda_graph"):
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"precision = {self.precision!r} is not one of {', '.join(PRECISIONS)}.")
+        for name in ("stop_on_generalize", "cuda_graph", "force_precision"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name} = {getattr(self, name)!r} must be True or False.")
         if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
@@ -362,8 +367,19 @@ def device_problem(name: str) -> str | None:
     return None
 
 
+def resolve_device(name: str):
+    """The torch.device ``name`` means here (``auto``: a GPU if there is one); one this machine lacks raises."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if (why := device_problem(name)) is not None:  # cuda/cuda:N/mps this machine lacks
+        raise UsageError(why)
+    return torch.device(name)
+
+
 # Settings that change how a run is carried out, not what it computes: a re-run may change them.
-OPERATIONAL = frozenset({"epochs", "device", "checkpoint_every_s", "seed_chunk", "cuda_graph"})
+OPERATIONAL = frozenset({"epochs", "device", "checkpoint_every_s", "seed_chunk", "cuda_graph", "force_precision"})
 
 
 def train_differences(old: dict, new: dict, ignore=frozenset()) -> list[str]:

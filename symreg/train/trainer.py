@@ -34,20 +34,12 @@ from symreg.runs.criterion import reaches
 from symreg.runs.rundir import BatchDir, RunDir, checkpoint_schedule
 from symreg.train import lifecycle
 from symreg.train.auxiliary import GrokFast, make_aux_losses
-from symreg.train.config import TrainConfig, device_problem
+from symreg.train.config import TrainConfig, resolve_device
 from symreg.train.data import make_data, split_rows
 from symreg.train.hardware import auto_seed_chunk, fast_adamw, seed_groups, tune_cpu  # noqa: F401
 from symreg.train.metrics import evaluate, make_probes, non_finite
+from symreg.train.precision import autocast, check_precision, set_matmul_precision
 from symreg.trust import trusted_symmetries
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if (why := device_problem(name)) is not None:  # cuda/cuda:N/mps this machine lacks
-        raise UsageError(why)
-    return torch.device(name)
-
 
 # eager steps before a CUDA graph is captured: the allocator and cuBLAS settle on a side stream
 CUDA_GRAPH_WARMUP_STEPS = 3
@@ -61,6 +53,8 @@ class Trainer:
         self.task, self.cfg, self.seeds, self.runs = task, cfg.validate(), list(seeds), runs
         self.progress = progress
         self.device = resolve_device(cfg.device)
+        check_precision(cfg.precision, cfg.force_precision, self.device)
+        set_matmul_precision(cfg.precision)
         if self.device.type == "cpu":
             tune_cpu()
         self.splits = [split_rows(len(task), cfg.train_frac, s) for s in self.seeds]
@@ -113,7 +107,7 @@ class Trainer:
               progress: Callable | None = None) -> "Trainer":
         cfg.validate(task)
         check_training(task, cfg, len(seeds))  # seeds and memory (symreg.limits), before anything is built
-        resolve_device(cfg.device)  # fail before anything is written (aux and augment names: validate)
+        check_precision(cfg.precision, cfg.force_precision, resolve_device(cfg.device))  # fail before anything is written (names: validate)
         new = lifecycle.NewRuns(Path(out) if out else lifecycle.default_out(task, seeds), list(seeds))
         new.check()
         trainer = cls(task, cfg, seeds, [RunDir(p) for p in new.paths], progress)  # model and data first
@@ -192,6 +186,13 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------------
     def _update(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> None:
+        with autocast(self.cfg.precision, self.device.type):
+            self._backward(x, y, w)
+        if self.grokfast:
+            self.grokfast()
+        self.opt.step()
+
+    def _backward(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> None:
         self.opt.zero_grad(set_to_none=True)
         if len(self._groups) == 1:
             loss = _data_loss(self.model(x), y, w)
@@ -203,9 +204,6 @@ class Trainer:
             loss = t if loss is None else loss + t
         if loss is not None:
             loss.backward()
-        if self.grokfast:
-            self.grokfast()
-        self.opt.step()
 
     def _grouped_backward(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> None:
         """The data-loss gradient, one group of seeds at a time.
@@ -269,8 +267,9 @@ class Trainer:
             self._update(self.data.x_train, self.data.y_train, self.data.w_train)
 
     def evaluate(self) -> list[dict]:
-        rows = evaluate(self.model, self.task, self.data.x_all, self.data.y_all,
-                        self.data.train_mask, self.probes, self.geometry, self._extra_masks)
+        with autocast(self.cfg.precision, self.device.type):  # the model as it trains; metrics in float64
+            rows = evaluate(self.model, self.task, self.data.x_all, self.data.y_all,
+                            self.data.train_mask, self.probes, self.geometry, self._extra_masks)
         for row in rows:
             row["epoch"] = self.epoch
         return rows
