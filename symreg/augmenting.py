@@ -71,14 +71,17 @@ def augment_split(task, params: Params = None, preset: str = "paper", *, train_f
     target = split_file(out, force) if out else None
     declared = get_symmetries(task)
     names = [] if "all" in symmetries else list(dict.fromkeys(symmetries))  # "all": as the trainer takes it
-    if names:  # named: used even if they fail verification (with a warning), unless --verify
+    if names:
         syms, skipped = augment_symmetries(task, names), []
-        syms = syms if verify else trusted_symmetries(task, syms, explicit=names)
-    else:  # all: only those that verify, since a false one deduces wrong labels
-        syms = trusted_symmetries(task, [s for s in declared if can_deduce(s)])
+    else:
+        syms = [s for s in declared if can_deduce(s)]
         skipped = [s.name for s in declared if not can_deduce(s)]
-    untrusted = [] if names else [s.name for s in declared if can_deduce(s) and s not in syms]
     check_closure(task, syms)  # memory of the domain and the closure (symreg.limits), before either is built
+    # named: used even if they fail verification (with a warning), unless --verify refuses them below;
+    # all: only those that verify, since a false one deduces wrong labels
+    candidates = syms
+    syms = syms if verify and names else trusted_symmetries(task, syms, explicit=names)
+    untrusted = [] if names else [s.name for s in candidates if s not in syms]
     if verify:
         for s in syms:
             verdict = s.verify(task, seed=seed)

@@ -263,7 +263,8 @@ class Task(ABC):
         comparison tasks the attribute grid.
 
         >>> from symreg.registry import get_task
-        >>> get_task("mod_add", p=5).geometry_coords() is None, get_task("graph_grid2d", rows=2, cols=3).geometry_coords().shape
+        >>> grid = get_task("graph_grid2d", rows=2, cols=3)
+        >>> get_task("mod_add", p=5).geometry_coords() is None, grid.geometry_coords().shape
         (True, (6, 2))
         """
         return None

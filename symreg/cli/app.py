@@ -97,6 +97,11 @@ THREADS = click.option("--threads", type=Threads(), default="auto", show_default
                             "(1 on a busy machine; never more than OMP_NUM_THREADS).")
 
 
+PRECISION = click.option("--precision", type=click.Choice(["fp32", "bf16", "tf32"]),
+                         help="Matmul precision [default: fp32]; bf16 only where the device has native bf16 "
+                              "(refused otherwise unless --set force_precision=true), tf32 on CUDA only.")
+
+
 def use_threads(value) -> int:
     """Train with ``value`` torch threads (a count, or auto) until the command ends; the count used."""
     from symreg.train.hardware import resolve_threads, torch_threads

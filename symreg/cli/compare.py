@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from symreg.cli.app import PARAM, THREADS, cli, emit, settings_from, use_threads
+from symreg.cli.app import PARAM, PRECISION, THREADS, cli, emit, settings_from, use_threads
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
 from symreg.util.tables import text_table
 
@@ -28,12 +28,13 @@ from symreg.util.tables import text_table
 @click.option("--eval-every", type=int, help="Epochs between evaluations.")
 @click.option("--device", default="auto", show_default=True)
 @THREADS
+@PRECISION
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Any TrainConfig field.")
 @click.option("--out", type=click.Path(file_okay=False), help="Directory [default: runs/compare-TASK-TIME].")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac, weight_decay, lr,
-            eval_every, device, threads, settings, out, quiet, as_json) -> None:
+            eval_every, device, threads, precision, settings, out, quiet, as_json) -> None:
     """Train TASK with each method over the seeds and compare epochs to generalization.
 
     \b
@@ -45,7 +46,8 @@ def compare(task_name, params, methods, seeds, preset, model, epochs, train_frac
 
     use_threads(threads)
     settings = settings_from(settings, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
-                             weight_decay=weight_decay, device=device, eval_every=eval_every)
+                             weight_decay=weight_decay, device=device, precision=precision,
+                             eval_every=eval_every)
     progress = Progress(quiet or as_json)
     current = []
 

@@ -15,7 +15,7 @@ from symreg.limits import MAX_ORDER_POINTS, TooLargeError
 from symreg.plugins import distributions, load_plugins, plugin_name, pm
 from symreg.presets import resolve_task
 from symreg.registry import get_symmetries, model_entries, plugin_problems, probe_symmetry_plugins, task_entries
-from symreg.symmetry import MAX_EXHAUSTIVE, Symmetry
+from symreg.symmetry import MAX_EXHAUSTIVE, GroupAction, Symmetry
 from symreg.util.tables import text_table
 
 SHOW_MAX_POINTS = 3_000_000  # symmetries of at most ~10^6 tokens: sympy builds 3 million points in about 10 s
@@ -144,9 +144,10 @@ def symmetry_lines(s: dict) -> list[str]:
     head, action = f"{s['name']:<20} {s['kind']}", ""
     if s["kind"] == "group":
         order = s["order"] if s.get("order") is not None else f"not computed ({s.get('points')} points)"
-        head += f" order {order}, generators: {', '.join(s['generators'])}"
-        action = s.get("action") or f"not a valid action on this task ({str(s.get('problem')).rstrip('.')})"
-        if s.get("action") == "equivariance" and s.get("output_order") not in (None, s.get("order")):
+        head += f" order {order}, generators: {', '.join(s.get('generators', []))}"
+    if "action" in s:
+        action = s["action"] or f"not a valid action on this task ({str(s.get('problem')).rstrip('.')})"
+        if s["action"] == "equivariance" and s.get("output_order") not in (None, s.get("order")):
             action += f", order {s['output_order']} on the classes"
         action += "; "
     lines = [head, f"{'':<20} {action}declared by plugin {s.get('plugin')}"]
@@ -167,7 +168,7 @@ def _summary(sym: Symmetry, task) -> dict:
     else:
         summary = {**Symmetry.summary(sym), "order": None, "points": points,
                    "generators": list(getattr(sym, "generator_names", []))}
-    return {**summary, **output_action(sym, task)} if sym.kind == "group" else summary
+    return {**summary, **output_action(sym, task)} if isinstance(sym, GroupAction) else summary
 
 
 def output_action(sym, task) -> dict:
@@ -193,7 +194,8 @@ def output_action(sym, task) -> dict:
         return {"action": "equivariance", "output_order": None}
     images = []
     for g in sym.generators:  # a generator shorter than the point set fixes the points past its size
-        af = np.concatenate([np.asarray(g.array_form[offset:offset + c], dtype=np.int64), np.arange(max(g.size, offset), offset + c)])
+        af = np.concatenate([np.asarray(g.array_form[offset:offset + c], dtype=np.int64),
+                             np.arange(max(g.size, offset), offset + c)])
         images.append(Permutation((af - offset).tolist()))
     return {"action": "equivariance", "output_order": int(PermutationGroup(images).order())}
 

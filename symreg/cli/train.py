@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from symreg.cli.app import PARAM, THREADS, cli, emit, settings_from, use_threads
+from symreg.cli.app import PARAM, PRECISION, THREADS, cli, emit, settings_from, use_threads
 from symreg.cli.progress import Progress, stop_politely_on_sigterm
 from symreg.runs.criterion import GENERALIZE_ACC
 from symreg.util.parsing import parse_seeds
@@ -25,6 +25,7 @@ from symreg.util.parsing import parse_seeds
 @click.option("--seeds", help="Several seeds trained as one batch, e.g. 0-19 or 1,5,9.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @THREADS
+@PRECISION
 @click.option("--eval-every", type=int, help="Epochs between evaluations [default: 50].")
 @click.option("--stop-on-generalize", is_flag=True,
               help=f"Stop a seed once test accuracy reaches generalize_acc ({GENERALIZE_ACC:g}; --set changes it).")
@@ -38,7 +39,7 @@ from symreg.util.parsing import parse_seeds
 @click.option("-q", "--quiet", is_flag=True, help="No progress line.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay, seed, seeds,
-          device, threads, eval_every, stop_on_generalize, out, augment, settings, resume, quiet, as_json) -> None:
+          device, threads, precision, eval_every, stop_on_generalize, out, augment, settings, resume, quiet, as_json) -> None:
     """Train TASK's model and write a run directory (config, metrics, checkpoints).
 
     \b
@@ -63,7 +64,7 @@ def train(task_name, params, preset, model, epochs, train_frac, lr, weight_decay
         if not task_name:
             raise click.UsageError("Missing argument 'TASK' (or use --resume RUN_DIR).")
         settings = settings_from(settings, model=model, epochs=epochs, train_frac=train_frac, lr=lr,
-                                 weight_decay=weight_decay, device=device, eval_every=eval_every,
+                                 weight_decay=weight_decay, device=device, precision=precision, eval_every=eval_every,
                                  stop_on_generalize=stop_on_generalize or None, augment=list(augment) or None)
         trainer = new_trainer(task_name, params, preset, parse_seeds(seeds) if seeds else [seed], out, **settings)
     stop_politely_on_sigterm()

@@ -54,8 +54,9 @@ def sweep_run(spec: str | Path | Spec, out: str | Path | None = None, *, backend
               log: Callable[[str], None] | None = None) -> dict:
     """Run every point of ``spec`` (a TOML path or a parsed Spec) that is not finished; a re-run skips done ones.
 
-    ``log`` receives one line for the plan, each retry and each trial's start
-    and finish. Returns ``{"sweep", "root", "dry_run", "points": [state and
+    ``threads`` is each local worker's torch threads, or ``"auto"``: the idle cores shared among the
+    ``workers`` (:func:`symreg.train.hardware.resolve_threads`). ``log`` receives one line for the plan,
+    each retry and each trial's start and finish. Returns ``{"sweep", "root", "dry_run", "points": [state and
     action per point], "ran": count of trials run, "counts": {done, failed,
     interrupted} of those, "ok": every point done}``. With ``dry_run`` nothing is
     written or run. Ctrl-C raises :class:`SweepInterrupted` once the workers have

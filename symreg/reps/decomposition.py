@@ -216,6 +216,20 @@ def _characters(q: np.ndarray, perms: np.ndarray) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _dihedral(gens: list[Permutation], order: int) -> bool:
+    """Whether two generators present a dihedral group of ``order``: a rotation and a reflection, or two reflections.
+
+    (sympy's ``is_dihedral`` can take minutes on a large group.)
+    """
+    if len(gens) != 2 or order % 2 or order < 6:
+        return False
+    a, b = gens
+    if a.order() == 2 and b.order() == 2:
+        return (a * b).order() == order // 2
+    r, s = (a, b) if b.order() == 2 else (b, a)
+    return s.order() == 2 and r.order() == order // 2 and s * r * s == ~r
+
+
 def _group(perms: np.ndarray) -> tuple[str, int, int | None]:
     """A name for the group, its order, and the index of a generator that generates it, if one does."""
     n = perms.shape[1]
@@ -231,7 +245,7 @@ def _group(perms: np.ndarray) -> tuple[str, int, int | None]:
         return f"abelian, order {order}", order, None
     if group.is_symmetric:
         return f"S_{n}", order, None
-    if group.is_dihedral:
+    if _dihedral([Permutation(list(p)) for p in sorted(moving)], order):
         return f"D_{order // 2}", order, None
     return f"order {order}", order, None
 
