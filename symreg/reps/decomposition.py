@@ -212,7 +212,7 @@ def _characters(q: np.ndarray, perms: np.ndarray) -> tuple[float, ...]:
     out = []
     for p in perms:
         inv = np.argsort(p)
-        out.append(round(float((q * q[inv]).sum()), 6) + 0.0)
+        out.append(round(float((q * q[inv]).sum()), 9) + 0.0)
     return tuple(out)
 
 

@@ -93,6 +93,7 @@ RANGES = {
     "stop_patience": _ints(0),
     "checkpoint_every_s": Range(0),
     "seed_chunk": _ints(0, note="0 = auto"),
+    "seed_workers": _ints(0, 64, note="0 = auto"),
     "aux_weight": Range(0),
     "aux_samples": _ints(1, MAX_SAMPLES),
     "grokfast_alpha": _unit(),
@@ -128,6 +129,7 @@ class TrainConfig:
     device: str = "auto"
     cuda_graph: bool = True  # on CUDA, full batch: replay each epoch as one captured graph
     seed_chunk: int = 0  # seeds per forward/backward pass; 0 = auto (all on a GPU, cache-sized on a CPU)
+    seed_workers: int = 0  # CPU: seed groups run at once, one thread each; 0 = auto (one per torch thread)
     precision: str = "fp32"  # matmuls: fp32, bf16 (autocast; fp32 weights, float64 loss) or tf32 (CUDA)
     force_precision: bool = False  # use bf16/tf32 even where the device has no fast path for it
     # acceleration (symreg/train/auxiliary.py)
@@ -379,7 +381,8 @@ def resolve_device(name: str):
 
 
 # Settings that change how a run is carried out, not what it computes: a re-run may change them.
-OPERATIONAL = frozenset({"epochs", "device", "checkpoint_every_s", "seed_chunk", "cuda_graph", "force_precision"})
+OPERATIONAL = frozenset({"epochs", "device", "checkpoint_every_s", "seed_chunk", "cuda_graph", "force_precision",
+                         "seed_workers"})
 
 
 def train_differences(old: dict, new: dict, ignore=frozenset()) -> list[str]:

@@ -39,6 +39,7 @@ from symreg.train.data import make_data, split_rows
 from symreg.train.hardware import auto_seed_chunk, fast_adamw, seed_groups, tune_cpu  # noqa: F401
 from symreg.train.metrics import evaluate, make_probes, non_finite
 from symreg.train.precision import autocast, check_precision, set_matmul_precision
+from symreg.train.workers import GroupPool, seed_workers
 from symreg.trust import trusted_symmetries
 
 # eager steps before a CUDA graph is captured: the allocator and cuBLAS settle on a side stream
@@ -69,6 +70,8 @@ class Trainer:
         # a model opts out of seed groups (e.g. buffers with a seed axis) with `seed_groups = False`
         chunk = cfg.seed_chunk or auto_seed_chunk(self.device, self.data.x_train.shape[1])
         self._groups = seed_groups(len(self.seeds), chunk if getattr(self.model, "seed_groups", True) else 0)
+        self._pool = GroupPool(self.model, seed_workers(cfg.seed_workers, self.device, len(self._groups),
+                                                        torch.get_num_threads()))
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                                      weight_decay=cfg.weight_decay, **fast_adamw(self.device),
                                      **({"capturable": True} if self._use_graph else {}))
@@ -214,15 +217,20 @@ class Trainer:
         """
         params = dict(self.model.named_parameters())
         grads = {n: torch.empty_like(p) for n, p in params.items()}
-        for g in self._groups:
+        precision, device_type = self.cfg.precision, self.device.type
+
+        def one(model, g) -> None:
             views = {n: p.detach()[g].requires_grad_() for n, p in params.items()}
-            logits = torch.func.functional_call(self.model, views, (x[g],))
-            loss = _data_loss(logits, y[g], None if w is None else w[g])
+            with autocast(precision, device_type):  # thread-local: each worker enters it itself
+                logits = torch.func.functional_call(model, views, (x[g],))
+                loss = _data_loss(logits, y[g], None if w is None else w[g])
             for n, grad in zip(views, torch.autograd.grad(loss, list(views.values()), allow_unused=True)):
                 if grad is None:
                     grads[n][g].zero_()
                 else:
                     grads[n][g].copy_(grad)
+
+        self._pool.map(one, self._groups)  # in parallel on a CPU with several threads (symreg.train.workers)
         for n, p in params.items():
             p.grad = grads[n]
 
