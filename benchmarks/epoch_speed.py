@@ -10,6 +10,12 @@ torch.cuda.max_memory_allocated).
 
     python benchmarks/epoch_speed.py                     # CPU, mod_add p=113 paper preset + quick preset
     python benchmarks/epoch_speed.py --device cuda --seeds 1,5,20
+    python benchmarks/epoch_speed.py --precisions fp32,bf16 --workers 2 --no-memory \
+        --tasks mod_add:paper,graph_grid2d:quick,compare_2d:quick      # issue 16: bf16 and worker threads
+
+"x floor" is a configuration's seconds per seed-epoch over the fp32 GEMM floor
+(the fp32 matmul rate at the model's shape), so a bf16 row below 1 is faster
+than any fp32 implementation could be.
 """
 from __future__ import annotations
 
@@ -39,8 +45,8 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def make_trainer(task, cfg, seeds, device, seed_chunk=0):
-    cfg = TrainConfig(**{**cfg.__dict__, "device": str(device), "seed_chunk": seed_chunk})
+def make_trainer(task, cfg, seeds, device, seed_chunk=0, **overrides):
+    cfg = TrainConfig(**{**cfg.__dict__, "device": str(device), "seed_chunk": seed_chunk, **overrides})
     return Trainer.fresh(task, cfg, seeds, Path(tempfile.mkdtemp()) / "run")
 
 
@@ -68,8 +74,8 @@ def time_steps(step, device, n):
     return (time.perf_counter() - t) / n
 
 
-def matmul_rate(device, m, k, n, reps):
-    a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
+def matmul_rate(device, m, k, n, reps, dtype=torch.float32):
+    a, b = torch.randn(m, k, device=device, dtype=dtype), torch.randn(k, n, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
     sync(device)
@@ -86,7 +92,7 @@ def epoch_flops(trainer):
     return counter.get_total_flops()
 
 
-def bench_task(name, preset, seeds_list, device, rounds, steps, reference=True):
+def bench_task(name, preset, seeds_list, device, rounds, steps, reference=True, precisions=("fp32",), workers=1):
     cls = symreg.task_entries()[name].obj
     chosen = cls.preset if preset == "paper" else cls.quick
     task = symreg.get_task(name, **chosen.params)
@@ -95,6 +101,11 @@ def bench_task(name, preset, seeds_list, device, rounds, steps, reference=True):
     big = max(seeds_list)
     if device.type == "cpu" and big > 1:  # what the default seed grouping saves on a CPU
         trainers[f"one pass S={big}"] = make_trainer(task, cfg, list(range(big)), device, seed_chunk=big)
+    for w in range(2, workers + 1) if big > 1 else ():  # seed groups in parallel worker threads
+        trainers[f"{w} workers S={big}"] = make_trainer(task, cfg, list(range(big)), device, seed_workers=w)
+    for p in precisions:
+        if p != "fp32":
+            trainers[f"{p} S=1"] = make_trainer(task, cfg, [0], device, precision=p)
     single = trainers[f"symreg S={seeds_list[0]}"] if seeds_list[0] == 1 else make_trainer(task, cfg, [0], device)
     contenders = {**({"reference": Reference(single).step} if reference else {}),
                   **{k: t.step for k, t in trainers.items()}}
@@ -114,14 +125,22 @@ def bench_task(name, preset, seeds_list, device, rounds, steps, reference=True):
     flops = epoch_flops(single)
     shape = (single.data.x_train.shape[1], 128, 512)
     rate_model = matmul_rate(device, *shape, reps=20 if device.type == "cpu" else 200)
+    # the floor of each precision: its GEMM rate at the model's shape (bf16 operands for bf16)
+    floors = {p: flops / matmul_rate(device, *shape, reps=20 if device.type == "cpu" else 200,
+                                      dtype=torch.bfloat16 if p == "bf16" else torch.float32)
+              for p in precisions}
     rate_peak = matmul_rate(device, 2048, 2048, 2048, reps=5 if device.type == "cpu" else 50)
     rows = []
     base = statistics.median(times[f"symreg S={seeds_list[0]}"]) / seeds_list[0]
     for k, ts in times.items():
         s = int(k.split("=")[1]) if "S=" in k else 1
         groups = trainers[k]._groups if k in trainers else [slice(0, 1)]
+        precision = trainers[k].cfg.precision if k in trainers else "fp32"
         med = statistics.median(ts)
-        rows.append({"config": k, "seeds": s, "seed_groups": len(groups), "s_per_epoch": med, "s_per_seed_epoch": med / s,
+        rows.append({"config": k, "seeds": s, "seed_groups": len(groups), "precision": precision,
+                     "workers": trainers[k]._pool.workers if k in trainers else 1,
+                     "x_floor_of_fp32": med / s / floors.get("fp32", flops / rate_model),
+                     "s_per_epoch": med, "s_per_seed_epoch": med / s,
                      "spread": [min(ts), max(ts)], "seed_epochs_per_s": s / med,
                      "throughput_vs_single": (s / med) * base})
     ev = single.cfg.eval_every
@@ -130,6 +149,7 @@ def bench_task(name, preset, seeds_list, device, rounds, steps, reference=True):
             "flops_per_epoch": flops, "matmul_flops_per_s_model_shape": rate_model,
             "matmul_flops_per_s_2048": rate_peak, "floor_s_per_epoch": flops / rate_model,
             "floor_s_per_epoch_at_2048_rate": flops / rate_peak,
+            "floor_s_per_epoch_by_precision": floors,
             "eval_s": eval_s, "eval_every": ev, "single_s_per_epoch_with_eval": with_eval, "rows": rows}
 
 
@@ -186,6 +206,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--precisions", default="fp32", help="e.g. fp32,bf16: single-seed epochs and GEMM floors of each")
+    ap.add_argument("--workers", type=int, default=1, help="also time the largest batch with 2..N worker threads")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     device = torch.device(args.device)
@@ -196,7 +218,8 @@ def main():
         report["gpu"] = torch.cuda.get_device_name()
     for spec in args.tasks.split(","):
         name, preset = spec.split(":")
-        res = bench_task(name, preset, seeds, device, args.rounds, args.steps)
+        res = bench_task(name, preset, seeds, device, args.rounds, args.steps,
+                         precisions=tuple(args.precisions.split(",")), workers=args.workers)
         if not args.no_memory:
             for row in res["rows"]:
                 kind = "reference" if row["config"] == "reference" else "symreg"
@@ -218,13 +241,15 @@ def print_table(res):
     print(f"  evaluation {res['eval_s'] * 1e3:.1f} ms every {res['eval_every']} epochs: single seed with "
           f"evaluation {res['single_s_per_epoch_with_eval'] * 1e3:.1f} ms/epoch "
           f"({res['single_s_per_epoch_with_eval'] / res['floor_s_per_epoch']:.2f}x floor)")
+    for p, floor in res["floor_s_per_epoch_by_precision"].items():
+        print(f"  {p} GEMM floor {floor * 1e3:.1f} ms/epoch")
     print(f"  {'config':<16} {'groups':>6} {'ms/epoch':>9} {'ms/seed-epoch':>14} {'seed-epochs/s':>14} {'vs single':>10} {'x floor':>8} {'peak MiB':>9}")
     for r in res["rows"]:
         mem = r.get("peak_memory", {})
         mib = mem.get("cuda_mib") or mem.get("rss_mib")
         print(f"  {r['config']:<16} {r['seed_groups']:>6} {r['s_per_epoch'] * 1e3:9.1f} {r['s_per_seed_epoch'] * 1e3:14.2f} "
               f"{r['seed_epochs_per_s']:14.1f} {r['throughput_vs_single']:10.2f} "
-              f"{r['s_per_seed_epoch'] / res['floor_s_per_epoch']:8.2f} {mib if mib is None else round(mib):>9}")
+              f"{r['x_floor_of_fp32']:8.2f} {'-' if mib is None else round(mib):>9}")
 
 
 if __name__ == "__main__":

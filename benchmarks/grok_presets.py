@@ -126,12 +126,14 @@ def run_task(name: str, args) -> dict:
     seeds = args.seeds
     gen_seconds: dict[int, float] = {}
     curves: list[list[tuple[int, float]]] = [[] for _ in seeds]
+    last_violation: list[float | None] = [None for _ in seeds]  # max over symmetries, at the seed's last evaluation
     start = time.perf_counter()
 
     def progress(epoch, rows, trainer):
         for s, row in enumerate(rows):
             if trainer.active[s]:
                 curves[s].append((epoch, round(row["test_acc"] or 0.0, 4)))
+                last_violation[s] = max((row.get("violation_max") or {}).values(), default=None)
             if trainer.generalized[s] is not None and s not in gen_seconds:
                 gen_seconds[s] = round(time.perf_counter() - start, 2)
         if args.verbose:
@@ -165,6 +167,8 @@ def run_task(name: str, args) -> dict:
         "wall_s": round(wall, 2), "cpu_s": round(time.process_time() - cpu0, 2),
         "threads": torch.get_num_threads(),
         "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
+        "final_violation_max": last_violation,
+        "precision": cfg.precision,
         "curves": curves,
     }
     if args.time_single:
