@@ -200,10 +200,15 @@ def test_regular_representation_of_d_n(n):
     assert_valid(dec)
 
 
-def test_conjugation_counts_conjugacy_classes():
-    dec = decompose(get_task("perm_compose", n=4), "conjugation")
+def test_conjugation_counts_conjugacy_classes_and_isotypic_parts_are_canonical():
+    task = get_task("perm_compose", n=4)
+    dec = decompose(task, "conjugation")
     assert_valid(dec)
     assert dec.components[0].label == "trivial" and dec.components[0].multiplicity == 5  # classes of S_4
+    other = decompose(task, "conjugation", seed=3)  # other random commutant elements, same components
+    assert dec.table() == other.table()
+    for i in range(len(dec.components)):
+        assert np.allclose(dec.projector(i), other.projector(i), atol=1e-8)
 
 
 def test_hypercube_group_is_never_enumerated(monkeypatch):

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from symreg.reps.actions import TokenAction, decompose, skipped_actions, token_actions
 from symreg.reps.decomposition import Component, Decomposition, decompose_permutations, orbitals
+from symreg.reps.measures import baseline, energy_fractions, exclude, key_components, restrict, sparsity
 
 __all__ = [
     "Component",
     "Decomposition",
     "TokenAction",
+    "baseline",
     "decompose",
     "decompose_permutations",
+    "energy_fractions",
+    "exclude",
+    "key_components",
     "orbitals",
+    "restrict",
     "skipped_actions",
+    "sparsity",
     "token_actions",
 ]

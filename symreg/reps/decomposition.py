@@ -26,13 +26,16 @@ elements of the commutant:
    few random compressions), and ``sum(e * m**2) == r`` is asserted, with a
    fresh seed on a (rare, numerical) failure.
 
+The isotypic projectors do not depend on the seed; with multiplicity above 1
+the split into copies does (every orthogonal split into copies is as good).
+
 Why this and not a character table: no character table, no enumeration of the
 group and no per-family formulas are needed, so any declared group (a plugin's
 included) is decomposed the same way, in ``O(n**2 * generators + n**3)``.
 spgrep (irreps from a regular representation, about 300 elements at most) is
 not installed and would enumerate the group; sympy has no irreps; closed forms
 (cyclic, dihedral, Young's orthogonal form for S_n) cover a few families only.
-numpy only.
+numpy for the linear algebra; sympy's Schreier-Sims for the group's order and name.
 """
 from __future__ import annotations
 
@@ -154,30 +157,46 @@ def _clusters(values: np.ndarray, tol: float) -> list[np.ndarray]:
     return np.split(np.arange(len(values)), cuts)
 
 
+def _diagonal_blocks(b: np.ndarray, subs: list[np.ndarray]) -> list[np.ndarray]:
+    """``Q_U^T b Q_U`` for every subspace ``U``: one n x n x n product, then small ones."""
+    q = np.concatenate(subs, axis=1)
+    bq, starts = b @ q, np.cumsum([0] + [s.shape[1] for s in subs])
+    return [s.T @ bq[:, i:j] for s, i, j in zip(subs, starts[:-1], starts[1:])]
+
+
 def _irreducible_subspaces(labels: np.ndarray, r: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Orthonormal bases of invariant subspaces, each irreducible (checked by Schur's lemma)."""
     a = _random_element(labels, r, rng, True)
     w, v = np.linalg.eigh(a)
-    todo = [v[:, idx] for idx in _clusters(w, 1e-9 * np.linalg.norm(a))]
-    for _ in range(2):  # two fresh symmetric elements must be scalar on every subspace
+    subs = [v[:, idx] for idx in _clusters(w, 1e-9 * np.linalg.norm(a))]
+    for _ in range(4):  # a fresh symmetric element must be scalar on every subspace
         b = _random_element(labels, r, rng, True)
         tol, done = 1e-9 * np.linalg.norm(b), []
-        for q in todo:
-            m = q.T @ b @ q
+        for q, m in zip(subs, _diagonal_blocks(b, subs)):
             if np.linalg.norm(m - np.trace(m) / len(m) * np.eye(len(m))) <= tol:
                 done.append(q)
                 continue
             mw, mv = np.linalg.eigh((m + m.T) / 2)
             done += [q @ mv[:, idx] for idx in _clusters(mw, tol)]
-        todo = done
-    return todo
+        if len(done) == len(subs):
+            break
+        subs = done
+    return subs
 
 
-def _union(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
-    if not pairs:
-        return np.arange(n)
-    u, v = np.array(pairs).T
-    return _roots(n, u, v)
+def _isomorphic(b: np.ndarray, subs: list[np.ndarray]) -> list[np.ndarray]:
+    """Indices of the subspaces grouped by isomorphism: ``Q_U^T b Q_W != 0`` for a random commutant ``b``."""
+    sizes = np.array([s.shape[1] for s in subs])
+    tol, pairs = 1e-7 * np.linalg.norm(b), []
+    for d in np.unique(sizes):  # only subspaces of equal dimension can be isomorphic
+        idx = np.flatnonzero(sizes == d)
+        q = np.concatenate([subs[i] for i in idx], axis=1)
+        c = (q.T @ (b @ q)) ** 2
+        block = np.sqrt(c.reshape(len(idx), d, len(idx), d).sum(axis=(1, 3)))
+        pairs.append(idx[np.argwhere(np.maximum(block, block.T) > tol)])
+    pairs_all = np.concatenate(pairs)
+    roots = _roots(len(subs), pairs_all[:, 0], pairs_all[:, 1])
+    return [np.flatnonzero(roots == g) for g in np.unique(roots)]
 
 
 def _split(perms: np.ndarray, seed: int) -> tuple[list[list[np.ndarray]], list[int], int]:
@@ -186,19 +205,12 @@ def _split(perms: np.ndarray, seed: int) -> tuple[list[list[np.ndarray]], list[i
     for attempt in range(4):
         rng = np.random.default_rng([seed, attempt])
         subs = _irreducible_subspaces(labels, r, rng)
-        q = np.concatenate(subs, axis=1)
-        starts = np.cumsum([0] + [s.shape[1] for s in subs])
-        compressed = [q.T @ _random_element(labels, r, rng, False) @ q for _ in range(4)]
-        block = np.sqrt(np.add.reduceat(np.add.reduceat(compressed[0] ** 2, starts[:-1], 0), starts[:-1], 1))
-        tol = 1e-7 * np.linalg.norm(compressed[0])
-        iso = [(i, j) for i in range(len(subs)) for j in range(i)
-               if subs[i].shape[1] == subs[j].shape[1] and max(block[i, j], block[j, i]) > tol]
-        roots = _union(len(subs), iso)
-        groups = [np.flatnonzero(roots == g) for g in np.unique(roots)]
+        groups = _isomorphic(_random_element(labels, r, rng, False), subs)
+        first = [subs[g[0]] for g in groups]
+        blocks = [_diagonal_blocks(_random_element(labels, r, rng, False), first) for _ in range(4)]
         kinds = []
-        for g in groups:
-            s, d = starts[g[0]], subs[g[0]].shape[1]
-            vecs = np.stack([np.eye(d).ravel()] + [c[s:s + d, s:s + d].ravel() for c in compressed])
+        for k, q in enumerate(first):  # e = dim of the commutant compressed onto one copy
+            vecs = np.stack([np.eye(q.shape[1]).ravel()] + [bl[k].ravel() for bl in blocks])
             sv = np.linalg.svd(vecs / np.linalg.norm(vecs, axis=1, keepdims=True), compute_uv=False)
             kinds.append(int((sv > 1e-6 * sv[0]).sum()))
         if sum(e * len(g) ** 2 for e, g in zip(kinds, groups)) == r and all(e in KINDS for e in kinds):
@@ -214,6 +226,21 @@ def _characters(q: np.ndarray, perms: np.ndarray) -> tuple[float, ...]:
         inv = np.argsort(p)
         out.append(round(float((q * q[inv]).sum()), 9) + 0.0)
     return tuple(out)
+
+
+def _order(p: list[int]) -> int:
+    """Order of one permutation: the lcm of its cycle lengths.
+
+    >>> _order([1, 2, 0, 4, 3])
+    6
+    """
+    seen, order = [False] * len(p), 1
+    for start in range(len(p)):
+        length, t = 0, start
+        while not seen[t]:
+            seen[t], t, length = True, p[t], length + 1
+        order = math.lcm(order, max(length, 1))
+    return order
 
 
 def _dihedral(gens: list[Permutation], order: int) -> bool:
@@ -236,16 +263,20 @@ def _group(perms: np.ndarray) -> tuple[str, int, int | None]:
     moving = {tuple(p) for p in perms.tolist() if p != list(range(n))}
     if not moving:
         return "trivial group", 1, None
-    group = PermutationGroup([Permutation(list(p)) for p in sorted(moving)])
+    gens = [Permutation(list(p)) for p in sorted(moving)]
+    group = PermutationGroup(gens)
+    if n >= 8 and not group.is_abelian and group.is_alt_sym():  # Monte Carlo, but True is certain
+        odd = any(g.is_odd for g in gens)  # (sympy's Schreier-Sims on S_200 takes minutes)
+        return f"{'S' if odd else 'A'}_{n}", math.factorial(n) // (1 if odd else 2), None
     order = int(group.order())
-    single = next((i for i, p in enumerate(perms.tolist()) if Permutation(p).order() == order), None)
+    single = next((i for i, p in enumerate(perms.tolist()) if _order(p) == order), None)
     if single is not None:
         return f"Z_{order}", order, single
     if group.is_abelian:
         return f"abelian, order {order}", order, None
     if group.is_symmetric:
         return f"S_{n}", order, None
-    if _dihedral([Permutation(list(p)) for p in sorted(moving)], order):
+    if _dihedral(gens, order):
         return f"D_{order // 2}", order, None
     return f"order {order}", order, None
 
@@ -262,7 +293,7 @@ def _describe(d: int, e: int, chars: tuple[float, ...], group: str, order: int,
     if d == 1:
         signs = "".join("+" if c > 0 else "-" for c in chars)
         return ("sign" if group.startswith("S_") else f"1-dim, generator signs {signs}"), None
-    if group.startswith("S_") and d == int(group[2:]) - 1:
+    if group[:2] in ("S_", "A_") and d == int(group[2:]) - 1:
         return f"standard (dim {d})", None
     return f"irrep of dim {d}{kind}", None
 
@@ -277,15 +308,17 @@ def _cached(raw: bytes, shape: tuple[int, int], names: tuple[str, ...], seed: in
         chars = _characters(copies[0], perms)
         label, freq = _describe(copies[0].shape[1], e, chars, name, order, cyclic)
         comp = Component(copies[0].shape[1], len(copies), KINDS[e], label, chars, freq)
+        q = np.concatenate(copies, axis=1)
         key = (label != "trivial", freq if freq is not None else -1, comp.dim, comp.multiplicity,
-               tuple(-c for c in chars))
-        parts.append((key, comp, np.concatenate(copies, axis=1)))
+               tuple(-c for c in chars), tuple(np.round(q @ q[0], 6)))  # last: projector's column 0, canonical
+        parts.append((key, comp, q))
     parts.sort(key=lambda t: t[0])
     basis = np.concatenate([b for _, _, b in parts], axis=1)
     basis.flags.writeable = False
     perms = perms.copy()
     perms.flags.writeable = False
     bounds = np.cumsum([0] + [c.size for _, c, _ in parts])
+    bounds.flags.writeable = False
     return Decomposition(name, order, shape[1], r, perms, names, tuple(c for _, c, _ in parts), basis, bounds)
 
 

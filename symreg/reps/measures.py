@@ -50,7 +50,7 @@ def energy_fractions(embed: Any, dec: Decomposition) -> np.ndarray:
     [0.0, 0.0, 1.0]
     """
     e, single = _rows(_numpy(embed), dec)
-    z = np.einsum("nk,snd->skd", dec.basis, e - e.mean(axis=1, keepdims=True))
+    z = dec.basis.T @ (e - e.mean(axis=1, keepdims=True))  # (S, n, d) in the basis of components
     energy = np.add.reduceat((z ** 2).sum(axis=2), dec.bounds[:-1], axis=1)  # (S, K)
     total = energy.sum(axis=1, keepdims=True)
     nonzero = total > 1e-20 * (e ** 2).sum(axis=(1, 2))[:, None]  # constant rows: rounding, no energy
