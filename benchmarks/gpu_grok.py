@@ -37,11 +37,12 @@ def main():
     ap.add_argument("--seeds", default="0-19")
     ap.add_argument("--epochs", type=int, default=40000)
     ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "tf32"])
     ap.add_argument("--out", default="benchmarks/results/gpu_grok.json")
     args = ap.parse_args()
     task = symreg.get_task("mod_add", p=113)
     cfg = TrainConfig.from_preset(task.preset, epochs=args.epochs, eval_every=args.eval_every,
-                                  stop_on_generalize=True, device="cuda")
+                                  stop_on_generalize=True, device="cuda", precision=args.precision)
     seeds = parse_seeds(args.seeds)
     probe = Trainer.fresh(task, TrainConfig(**{**cfg.__dict__, "epochs": 10**6}), seeds,
                           Path(tempfile.mkdtemp()) / "probe")
@@ -54,7 +55,7 @@ def main():
     wall = time.perf_counter() - t
     gens = [s["generalized_epoch"] for s in summary]
     seed_epochs = sum((s["epochs"] or args.epochs) for s in summary)
-    result = {"gpu": torch.cuda.get_device_name(), "seeds": len(seeds), "wall_s": wall,
+    result = {"gpu": torch.cuda.get_device_name(), "precision": args.precision, "seeds": len(seeds), "wall_s": wall,
               "generalized": sum(g is not None for g in gens), "epochs_to_generalize": gens,
               "seed_epochs_per_s": seed_epochs / wall, "ms_per_epoch_all_seeds": s_per_epoch * 1e3,
               "kernel_time_share": share}

@@ -22,12 +22,25 @@ def last(path):
     return read_metrics(path / "metrics.jsonl")[0][-1]
 
 
-def test_cuda_graph_matches_eager_steps(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "tf32"])
+def test_cuda_graph_matches_eager_steps(tmp_path, precision):
+    if precision != "fp32" and torch.cuda.get_device_capability()[0] < 8:
+        pytest.skip("bf16 and tf32 need compute capability 8.0")
     task = get_task("mod_add", p=23)
-    Trainer.fresh(task, cfg(cuda_graph=True), [0], tmp_path / "graph").run()
-    Trainer.fresh(task, cfg(cuda_graph=False), [0], tmp_path / "eager").run()
+    Trainer.fresh(task, cfg(cuda_graph=True, precision=precision), [0], tmp_path / "graph").run()
+    Trainer.fresh(task, cfg(cuda_graph=False, precision=precision), [0], tmp_path / "eager").run()
     a, b = last(tmp_path / "graph"), last(tmp_path / "eager")
-    assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+    assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5 if precision == "fp32" else 1e-3)
+
+
+def test_bf16_on_cuda_stays_close_to_fp32(tmp_path):
+    if torch.cuda.get_device_capability()[0] < 8:
+        pytest.skip("bf16 needs compute capability 8.0")
+    task = get_task("mod_add", p=23)
+    Trainer.fresh(task, cfg(precision="bf16"), [0], tmp_path / "bf16").run()
+    Trainer.fresh(task, cfg(), [0], tmp_path / "fp32").run()
+    a, b = last(tmp_path / "bf16"), last(tmp_path / "fp32")
+    assert a["train_loss"] != b["train_loss"] and a["train_loss"] == pytest.approx(b["train_loss"], rel=0.1)
 
 
 def test_cuda_matches_cpu_and_batches(tmp_path):

@@ -82,8 +82,8 @@ def autocast(precision: str, device_type: str) -> ContextManager:
     """
     import torch
 
-    if precision == "bf16":
-        return torch.autocast(device_type, dtype=torch.bfloat16)
+    if precision == "bf16":  # no cast cache on CUDA: a captured graph must not keep casts across replays
+        return torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=device_type != "cuda")
     return contextlib.nullcontext()
 
 
