@@ -21,7 +21,10 @@ The paper reads its three stages off plots; here each is a number:
 - **geometric organization**: first evaluation ``e`` at or after
   generalization whose effective embedding dimension falls by no more than
   ``dim_slack`` by epoch ``plateau * e`` (doubling the training time no longer
-  lowers it): it has reached its floor. ``None`` while the run is too short to tell.
+  lowers it): it has reached its floor. ``None`` while the run is too short to tell;
+- **key components settle**, per measured group action: the first evaluation
+  after which the set of key components of the embedding never changes again
+  (:mod:`symreg.diagnose.components`).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import math
 import statistics
 from dataclasses import asdict, dataclass
 
+from symreg.diagnose.components import key_component_events, primary
 from symreg.errors import UsageError
 from symreg.runs.criterion import MEMORIZE_ACC, generalization_epoch, run_threshold
 from symreg.runs.reading import Run
@@ -170,6 +174,7 @@ def events(run: Run, th: Thresholds = Thresholds()) -> dict:
         "geometric_organization": geo,
         "eff_dim": {"start": known[0] if known else None, "floor": min(known) if known else None,
                     "end": known[-1] if known else None},
+        "key_components": key_component_events(run),
         "stages": stages(mem, gen, geo, last, max((s["end"] for s in acquired), default=None)),
         "thresholds": levels,
         "warnings": list(run.warnings),
@@ -236,18 +241,32 @@ def describe_generalization(summary: dict) -> str:
     return text
 
 
+def settle_text(ev: dict) -> str:
+    """When the key components of the main measured action settle, and how many: ``350 (3 key)``.
+
+    >>> settle_text({"key_components": {"translation": {"settle_epoch": 350, "n_key": 3}}})
+    '350 (3 key)'
+    """
+    found = primary(ev)
+    if found is None:
+        return "-"
+    item = found[1]
+    return f"{fmt_number(item['settle_epoch'])} ({item['n_key']} key)"
+
+
 def event_table(evs: list[dict]) -> list[list[str]]:
     """Rows for a printed table: one per run.
 
     >>> event_table([])
-    [['run', 'memorized', 'sym onset', 'sym end', 'generalized', 'geometry', 'eff dim']]
+    [['run', 'memorized', 'sym onset', 'sym end', 'generalized', 'geometry', 'eff dim', 'keys settle']]
     """
     fmt = fmt_number
-    rows = [["run", "memorized", "sym onset", "sym end", "generalized", "geometry", "eff dim"]]
+    rows = [["run", "memorized", "sym onset", "sym end", "generalized", "geometry", "eff dim", "keys settle"]]
     for ev in evs:
         gen = fmt(ev["generalization"]) if ev["generalized"] else f"never (<= {ev['last_epoch']})"
         d = ev["eff_dim"]
         rows.append([f"{ev['task']} seed {ev['seed']}", fmt(ev["memorization"]),
                      fmt(ev["symmetry_acquisition"]["onset"]), fmt(ev["symmetry_acquisition"]["end"]),
-                     gen, fmt(ev["geometric_organization"]), f"{fmt(d['start'])}->{fmt(d['floor'])}"])
+                     gen, fmt(ev["geometric_organization"]), f"{fmt(d['start'])}->{fmt(d['floor'])}",
+                     settle_text(ev)])
     return rows

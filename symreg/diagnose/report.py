@@ -49,6 +49,51 @@ def _organized(ev: dict) -> str:
     return f"not reached (by {fmt_number(ev.get('last_epoch'))})" if ev.get("generalized") else "-"
 
 
+def _measure(key: str, item: dict) -> str:
+    """``translation (token embedding)`` or ``translation (unembedding)``."""
+    return f"{item.get('action', key)} ({'unembedding' if item.get('on') == 'classes' else 'token embedding'})"
+
+
+def _settled(item: dict, ev: dict) -> str:
+    if item.get("settle_epoch") is not None:
+        return fmt_number(item["settle_epoch"])
+    return f"not settled (by {fmt_number(ev.get('last_epoch'))})"
+
+
+def _share(kc: dict) -> str:
+    """The share of energy the key components carry, as recorded (``90%``; ``?`` for an older run)."""
+    level = next((item.get("threshold") for item in kc.values() if item.get("threshold")), None)
+    return "?" if level is None else f"{level:.0%}"
+
+
+def _key_components(ev: dict) -> list[str]:
+    """The report's section on key components: what they are at the end, when they settled, and the
+    restricted and excluded losses."""
+    kc = ev.get("key_components") or {}
+    if not kc:
+        return []
+    lines = ["## Key components", "",
+             "For each group action measured: the fewest components of the decomposition carrying "
+             f"{_share(kc)} of "
+             "the energy of the centred token embedding (or unembedding) at the last evaluation; the "
+             "first evaluation after which that set never changed again (*settled*); and the first from which "
+             "those components were the largest at every evaluation (*leading*: chosen, while the set may "
+             "still shrink towards them).", "",
+             markdown_table([["measure", "group", "key components at the end", "settled at epoch", "leading from"]]
+                            + [[_measure(k, item), item.get("group") or "?", f"{item['n_key']}: {item['described']}",
+                                _settled(item, ev), fmt_number(item.get("leading_epoch"))] for k, item in kc.items()]),
+             ""]
+    for k, item in kc.items():
+        f = item.get("final_losses")
+        if f:
+            g = {name: fmt_number(v, ".3g") for name, v in f.items()}
+            lines += [f"Loss at the last evaluation with the token embedding restricted to the key components "
+                      f"of {item['action']}: train {g['restricted_train_loss']}, test {g['restricted_test_loss']}; "
+                      f"with them excluded: train {g['excluded_train_loss']}, test {g['excluded_test_loss']} "
+                      f"(unchanged model: train {g['train_loss']}, test {g['test_loss']}).", ""]
+    return lines
+
+
 def _write(out_dir, name: str, text: str) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +139,8 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
         ["symmetry acquisition end (latest)", fmt_number(acq.get("end"))],
         ["generalization (test acc >= %g)" % ev["thresholds"]["generalize_acc"], _generalized(ev)],
         ["geometric organization (eff. dim at its floor)", _organized(ev)],
+        *[[f"key components settle: {_measure(k, item)}", _settled(item, ev)]
+          for k, item in (ev.get("key_components") or {}).items()],
     ]), "", f"Effective embedding dimension: {fmt_number(d.get('start'))} at the start, floor "
             f"{fmt_number(d.get('floor'))}, {fmt_number(d.get('end'))} at the end.", ""]
     if ev.get("stages"):  # the intervals the dynamics figure shades, from the same list
@@ -116,6 +163,7 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
                        fmt_number(s.get("drop_decades"), ".3g"), fmt_number(s.get("onset")), fmt_number(s.get("end"))]
                       for name, s in syms.items()]), ""]
 
+    lines += _key_components(ev)
     warnings = list(dict.fromkeys(list(ev.get("warnings") or []) + list(run.warnings)))
     if not ev.get("generalized"):
         warnings.append("the run never reached the generalization threshold; its stages stop at symmetry acquisition")

@@ -1,7 +1,7 @@
 """Draw runs from Python: what ``symreg plot`` does, returning the reports it wrote (no torch).
 
 Per run: the dynamics figure, the embedding geometry (when a checkpoint is
-there) and a Markdown report; over several runs, the violation scatter and a
+there), the energy of each measured group action's components and a Markdown report; over several runs, the violation scatter and a
 report with the early-warning statistics.
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ def plot(paths: Iterable, out: str | Path | None = None, symmetry: str | None = 
     """
     from symreg.diagnose.report import run_report, set_report
     from symreg.diagnose.warning_report import markdown
+    from symreg.plots.components import component_figures
     from symreg.plots.dynamics import check_symmetry, plot_dynamics, plot_violation_scatter, run_title
     from symreg.plots.embedding import plot_embedding
 
@@ -58,6 +59,7 @@ def plot(paths: Iterable, out: str | Path | None = None, symmetry: str | None = 
         dynamics[f"dynamics of {run_title(run)}"] = figs["dynamics"]
         if RunDir(run.path).has_checkpoint("last"):
             figs["embedding"] = plot_embedding(run, sub / "embedding.png")
+        figs.update(component_figures(run, ev, sub))  # energy per component, restricted/excluded loss
         written.append(run_report(run, ev, figs, sub))
     if len(runs) > 1:
         scatter = plot_violation_scatter(runs, evs, out_dir / "violation_scatter.png", symmetry=symmetry)

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from symreg.diagnose.components import primary  # noqa: E402
 from symreg.diagnose.phases import describe_generalization, generalization_summary  # noqa: E402
 from symreg.errors import unknown  # noqa: E402
 from symreg.runs.criterion import describe_thresholds, generalized, run_threshold, thresholds_of  # noqa: E402
@@ -198,6 +199,11 @@ def plot_dynamics(run: Run, ev: dict, path) -> Path:
             marks.append(Line2D([], [], color="black", ls="--", lw=1.1, label=f"memorized (epoch {mem})"))
         if gen is not None:
             marks.append(Line2D([], [], color="black", ls="-", lw=1.3, label=f"generalized (epoch {gen})"))
+        settle = primary(ev)  # the key components of the main measured action (symreg.diagnose.components)
+        if settle is not None and settle[1].get("settle_epoch") is not None:
+            ax_acc.axvline(settle[1]["settle_epoch"], color="magenta", ls=":", lw=1.3)
+            marks.append(Line2D([], [], color="magenta", ls=":", lw=1.3, label=f"key components of "
+                                f"{settle[0]} settle (epoch {settle[1]['settle_epoch']})"))
         h, _ = ax_acc.get_legend_handles_labels()
         ax_acc.legend(handles=h + marks, loc="center right", fontsize=8, framealpha=0.9)
         if names:

@@ -6,6 +6,7 @@ Layout of one run::
     RUN/metrics.jsonl      one JSON line per evaluation, appended as training goes
     RUN/status.json        state (running / interrupted / failed / diverged / done), epoch, checkpoint
     RUN/split.npy          the training rows (indices into the task's domain)
+    RUN/reps.json          the components of the group actions measured at each evaluation
     RUN/checkpoints/epoch-00001000.safetensors   log-spaced (0, 1, 2, 5, 10, 20, ...)
     RUN/checkpoints/last.safetensors             the latest state, for --resume
 
@@ -42,6 +43,7 @@ METRICS = "metrics.jsonl"
 STATUS = "status.json"
 SPLIT = "split.npy"
 EVENTS = "events.json"  # written by ``symreg diagnose``
+REPS = "reps.json"  # the components the trainer measures (symreg.train.progress_measures)
 LOCK = ".lock"
 CHECKPOINTS = "checkpoints"
 BATCH = "batch.json"
@@ -177,6 +179,18 @@ class RunDir:
             np.save(self.split_path, split)
         except OSError as err:
             raise with_filename(err, self.split_path) from None
+
+    @property
+    def reps(self) -> dict:
+        """What ``reps.json`` says the measured components are; {} when missing or unreadable."""
+        try:
+            reps = read_json(self.path / REPS) if (self.path / REPS).exists() else {}
+        except UsageError:
+            return {}
+        return reps if isinstance(reps, dict) else {}
+
+    def write_reps(self, description: dict) -> None:
+        write_json(self.path / REPS, description)
 
     def write_events(self, events: dict) -> None:
         """Save a diagnosis (:func:`symreg.diagnose.phases.events`) as ``events.json``."""
@@ -330,7 +344,7 @@ class BatchDir:
         return [self.path / name for name in self.read()["runs"]]
 
 
-_WRITTEN = (CONFIG, STATUS, EVENTS, METRICS, "last.safetensors", "epoch-")
+_WRITTEN = (CONFIG, STATUS, EVENTS, REPS, METRICS, "last.safetensors", "epoch-")
 
 
 def _warn(line: str, warn) -> None:

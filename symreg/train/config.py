@@ -17,6 +17,7 @@ from symreg.errors import UsageError, unknown
 from symreg.registry import get_symmetries, model_entries
 from symreg.runs.criterion import GENERALIZE_ACC
 from symreg.train.precision import PRECISIONS
+from symreg.train.progress_measures import check_reps
 from symreg.util.parsing import MAX_SEED, literal
 
 # geometry priors of the auxiliary losses (symreg/train/auxiliary.py): "geom:NAME"
@@ -32,8 +33,7 @@ INT_MAX = 2**63 - 1  # what torch and numpy take as an integer
 # instances per symmetry (metrics and aux losses): past a million the sampling error (~1e-3)
 # is far below anything measured, while each one costs a forward pass per seed
 MAX_SAMPLES = 1_000_000
-# GrokFast's MA filter keeps `window` copies of every gradient (Lee et al. use 100); 1000
-# copies of the paper's transformer are already about 1 GB per seed
+# GrokFast's MA filter keeps `window` copies of every gradient (Lee et al. use 100): 1000 are ~1 GB per seed
 MAX_GROKFAST_WINDOW = 1000
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
@@ -141,6 +141,7 @@ class TrainConfig:
     grokfast_lamb: float = 2.0
     grokfast_window: int = 100
     augment: list = field(default_factory=list)  # symmetry names (or "all") closing the train split
+    reps: list = field(default_factory=lambda: ["auto"])  # group actions measured (symreg.train.progress_measures)
 
     @classmethod
     def from_preset(cls, preset, **overrides) -> "TrainConfig":
@@ -185,7 +186,7 @@ class TrainConfig:
         if not isinstance(self.model, str) or self.model not in model_entries():
             raise unknown("model", str(self.model), model_entries())
         check_model_sizes(self.model, self.model_sizes)
-        for name in ("aux", "augment"):
+        for name in ("aux", "augment", "reps"):
             value = getattr(self, name)
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 raise UsageError(f"{name} = {value!r} must be a list of names, e.g. ['sym:commutativity'].")
@@ -196,6 +197,7 @@ class TrainConfig:
                 if method not in valid:
                     raise unknown(f"auxiliary loss for task '{task.name}'", method, valid)
             augment_symmetries(task, [n for n in self.augment if n != "all"])
+            check_reps(task, self.reps)
         return self
 
     def set(self, key: str, value) -> None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from symreg.train.progress_measures import ProgressMeasures  # noqa: F401 (the trainer's import)
+
 if TYPE_CHECKING:
     from symreg.symmetry.base import Symmetry
     from symreg.task import Task
@@ -79,11 +81,12 @@ def _split_stats(lp: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, prefix: 
 @torch.no_grad()
 def evaluate(model, task: "Task", x_all: torch.Tensor, y_all: torch.Tensor,
              train_mask: torch.Tensor, probes: list[Probe], geometry: torch.Tensor,
-             extra_masks: dict[str, torch.Tensor] | None = None) -> list[dict]:
+             extra_masks: dict[str, torch.Tensor] | None = None, reps=None) -> list[dict]:
     """Metrics for each seed: losses, accuracies, violations, effective dimension, norm.
 
     ``train_mask`` is (S, N); ``extra_masks`` maps a name to an (S, N) mask whose
-    accuracy is reported too (e.g. test rows inside and outside an augmentation's closure).
+    accuracy is reported too (e.g. test rows inside and outside an augmentation's closure);
+    ``reps``, a :class:`~symreg.train.progress_measures.ProgressMeasures`, adds ``reps`` to each row.
     """
     was_training = model.training
     model.eval()
@@ -111,5 +114,8 @@ def evaluate(model, task: "Task", x_all: torch.Tensor, y_all: torch.Tensor,
         row["eff_dim"] = int(dims[s]) if finite[s] else None
         row["param_norm"] = float(norms[s])
         rows.append(row)
+    if reps:
+        for row, measured in zip(rows, reps.measure(model, x_all, y_all, train_mask, chunk)):
+            row["reps"] = measured
     model.train(was_training)
     return rows

@@ -37,7 +37,7 @@ from symreg.train.auxiliary import GrokFast, make_aux_losses
 from symreg.train.config import TrainConfig, resolve_device
 from symreg.train.data import make_data, split_rows
 from symreg.train.hardware import auto_seed_chunk, fast_adamw, seed_groups, tune_cpu  # noqa: F401
-from symreg.train.metrics import evaluate, make_probes, non_finite
+from symreg.train.metrics import ProgressMeasures, evaluate, make_probes, non_finite
 from symreg.train.precision import autocast, check_precision, set_matmul_precision
 from symreg.train.workers import GroupPool, seed_workers
 from symreg.trust import trusted_symmetries
@@ -80,6 +80,7 @@ class Trainer:
         self.grokfast = (GrokFast(self.model.parameters(), cfg.grokfast, cfg.grokfast_alpha,
                                   cfg.grokfast_lamb, cfg.grokfast_window) if cfg.grokfast else None)
         self.probes = make_probes(task, trusted_symmetries(task), cfg.violation_samples, cfg.metrics_seed)
+        self.reps = ProgressMeasures(task, cfg.reps, self.model)  # decomposed once (symreg.train.progress_measures)
         self._extra_masks = None
         if self.closures is not None:  # test accuracy inside vs outside what deduction already gives
             inside = torch.as_tensor(np.stack([c.in_closure for c in self.closures]), device=self.device)
@@ -225,10 +226,7 @@ class Trainer:
                 logits = torch.func.functional_call(model, views, (x[g],))
                 loss = _data_loss(logits, y[g], None if w is None else w[g])
             for n, grad in zip(views, torch.autograd.grad(loss, list(views.values()), allow_unused=True)):
-                if grad is None:
-                    grads[n][g].zero_()
-                else:
-                    grads[n][g].copy_(grad)
+                grads[n][g].zero_() if grad is None else grads[n][g].copy_(grad)
 
         self._pool.map(one, self._groups)  # in parallel on a CPU with several threads (symreg.train.workers)
         for n, p in params.items():
@@ -277,7 +275,7 @@ class Trainer:
     def evaluate(self) -> list[dict]:
         with autocast(self.cfg.precision, self.device.type):  # the model as it trains; metrics in float64
             rows = evaluate(self.model, self.task, self.data.x_all, self.data.y_all,
-                            self.data.train_mask, self.probes, self.geometry, self._extra_masks)
+                            self.data.train_mask, self.probes, self.geometry, self._extra_masks, self.reps)
         for row in rows:
             row["epoch"] = self.epoch
         return rows
@@ -291,6 +289,7 @@ class Trainer:
         # gradients go denormal once the loss is near 0, which costs 2-3x on a CPU
         flushing = self.device.type == "cpu" and torch.set_flush_denormal(True)
         try:
+            self.reps.write(self.runs)  # RUN/reps.json: what the components are, for diagnose and plot
             while True:
                 e = self.epoch
                 if e % cfg.eval_every == 0 or e >= cfg.epochs:
