@@ -106,6 +106,9 @@ def bench_task(name, preset, seeds_list, device, rounds, steps, reference=True, 
     for p in precisions:
         if p != "fp32":
             trainers[f"{p} S=1"] = make_trainer(task, cfg, [0], device, precision=p)
+            if big > 1:  # the fastest layout: the batch at this precision, with the worker threads asked for
+                trainers[f"{p} {workers}w S={big}"] = make_trainer(task, cfg, list(range(big)), device, precision=p,
+                                                                 seed_workers=workers)
     single = trainers[f"symreg S={seeds_list[0]}"] if seeds_list[0] == 1 else make_trainer(task, cfg, [0], device)
     contenders = {**({"reference": Reference(single).step} if reference else {}),
                   **{k: t.step for k, t in trainers.items()}}
