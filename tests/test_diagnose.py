@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symreg.diagnose.phases import Thresholds, events, violation_fall
+from symreg.diagnose.phases import Thresholds, event_table, events, violation_fall
 from symreg.runs.reading import Run, find_runs, load_run, load_runs
 
 
@@ -116,3 +116,19 @@ def test_an_augmented_run_generalizes_only_outside_its_closure():
              "test_outside_closure_acc": 0.995}]
     assert events(Run(Path("r"), {}, rows))["generalization"] == 50
     assert events(Run(Path("r"), {}, rows[:1]))["generalization"] is None
+
+
+def _accuracy_run(accs: list[float], every: int = 10) -> Run:
+    rows = [{"epoch": i * every, "train_acc": 1.0 if i >= 2 else 0.5, "test_acc": a} for i, a in enumerate(accs)]
+    return Run(Path("synthetic"), {"task": "t", "seed": 0, "train": {"generalize_acc": 0.99}}, rows)
+
+
+def test_delay_sustained_generalization_and_collapse_are_events():
+    ev = events(_accuracy_run([0.1, 0.2, 0.3, 0.995, 0.5, 0.99, 1.0, 1.0, 1.0, 0.95, 0.7]))
+    assert (ev["memorization"], ev["generalization"], ev["delay"]) == (20, 30, 10)
+    assert ev["sustained_generalization"] == 50 and ev["collapse"] == 100  # 0.95 is no collapse, 0.7 is
+    assert events(_accuracy_run([0.1, 0.2, 1.0, 1.0]))["sustained_generalization"] is None  # two in a row only
+    steady = events(_accuracy_run([0.1, 0.2, 1.0, 1.0, 1.0, 1.0]), Thresholds(sustain=2))
+    assert steady["sustained_generalization"] == 20 and steady["collapse"] is None
+    text = "\n".join(" ".join(r) for r in event_table([ev]))
+    assert "30, held from 50, collapsed at 100" in text

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 from symreg.diagnose.components import key_component_events, primary
 from symreg.errors import UsageError
-from symreg.runs.criterion import MEMORIZE_ACC, generalization_epoch, run_threshold
+from symreg.runs.criterion import MEMORIZE_ACC, collapse_epoch, generalization_epoch, run_threshold, sustained_epoch
 from symreg.runs.reading import Run
 from symreg.util.tables import fmt_number
 
@@ -55,6 +55,8 @@ class Thresholds:
     drop: float = 2.0  # decades below the peak that end the fall (a smaller fall: not acquired)
     onset: float = 0.3  # decades below the peak that still count as "at the peak"
     min_peak: float = 0.1  # nats: a violation that never reaches this was never violated, not acquired
+    sustain: int = 3  # evaluations in a row at generalize_acc: sustained generalization
+    collapse_drop: float = 0.1  # a fall this far below generalize_acc after it is sustained: collapse
     dim_slack: int = 1
     plateau: float = 2.0  # organized once doubling the epochs lowers the dimension by <= dim_slack
 
@@ -66,6 +68,8 @@ class Thresholds:
             (self.drop > 0, f"drop = {self.drop} must be positive (decades of fall)"),
             (self.onset >= 0, f"onset = {self.onset} must be at least 0 (decades)"),
             (self.min_peak >= 0, f"min_peak = {self.min_peak} must be at least 0 (nats)"),
+            (isinstance(self.sustain, int) and self.sustain >= 1, f"sustain = {self.sustain} must be an integer >= 1"),
+            (0 < self.collapse_drop <= 1, f"collapse_drop = {self.collapse_drop} must be in (0, 1]"),
             (self.dim_slack >= 0, f"dim_slack = {self.dim_slack} must be at least 0"),
             (self.plateau >= 1, f"plateau = {self.plateau} must be at least 1 (a factor of epochs)"),
         ]
@@ -168,6 +172,9 @@ def events(run: Run, th: Thresholds = Thresholds()) -> dict:
         "run": str(run.path), "task": run.config.get("task"), "seed": run.config.get("seed"),
         "last_epoch": last, "running": run.running,
         "memorization": mem, "generalization": gen, "generalized": gen is not None,
+        "delay": None if gen is None or mem is None else gen - mem,  # memorization to generalization
+        "sustained_generalization": sustained_epoch(run, levels["generalize_acc"], th.sustain),
+        "collapse": collapse_epoch(run, levels["generalize_acc"], th.sustain, th.collapse_drop),
         "symmetry_acquisition": {"onset": min((s["onset"] for s in acquired), default=None),
                                  "end": max((s["end"] for s in acquired), default=None)},
         "symmetries": syms,
@@ -264,6 +271,11 @@ def event_table(evs: list[dict]) -> list[list[str]]:
     rows = [["run", "memorized", "sym onset", "sym end", "generalized", "geometry", "eff dim", "keys settle"]]
     for ev in evs:
         gen = fmt(ev["generalization"]) if ev["generalized"] else f"never (<= {ev['last_epoch']})"
+        if ev["generalized"] and ev.get("sustained_generalization") != ev["generalization"]:
+            held = ev.get("sustained_generalization")
+            gen += f", held from {fmt(held)}" if held is not None else ", not held"
+        if ev.get("collapse") is not None:
+            gen += f", collapsed at {fmt(ev['collapse'])}"
         d = ev["eff_dim"]
         rows.append([f"{ev['task']} seed {ev['seed']}", fmt(ev["memorization"]),
                      fmt(ev["symmetry_acquisition"]["onset"]), fmt(ev["symmetry_acquisition"]["end"]),

@@ -138,6 +138,11 @@ def run_report(run: Run, ev: dict, plot_paths, out_dir) -> Path:
         ["symmetry acquisition onset (earliest)", fmt_number(acq.get("onset"))],
         ["symmetry acquisition end (latest)", fmt_number(acq.get("end"))],
         ["generalization (test acc >= %g)" % ev["thresholds"]["generalize_acc"], _generalized(ev)],
+        ["delay: generalization minus memorization", fmt_number(ev.get("delay"))],
+        ["sustained generalization (%d evaluations in a row)" % ev["thresholds"].get("sustain", 3),
+         fmt_number(ev.get("sustained_generalization"))],
+        ["collapse (test acc %g below the threshold after that)" % ev["thresholds"].get("collapse_drop", 0.1),
+         fmt_number(ev.get("collapse")) if ev.get("collapse") is not None else "none"],
         ["geometric organization (eff. dim at its floor)", _organized(ev)],
         *[[f"key components settle: {_measure(k, item)}", _settled(item, ev)]
           for k, item in (ev.get("key_components") or {}).items()],

@@ -70,6 +70,40 @@ def generalization_epoch(run_or_rows, threshold: float | None = None) -> int | N
     return next((r["epoch"] for r in rows if reaches(r, level)), None)
 
 
+def sustained_epoch(run_or_rows, threshold: float | None = None, evaluations: int = 3) -> int | None:
+    """First epoch from which a run stays at ``threshold`` for ``evaluations`` evaluations in a row.
+
+    A first crossing can be a fluke of one evaluation; this is the one that lasts.
+
+    >>> rows = [{"epoch": e, "test_acc": a} for e, a in [(0, .1), (10, .995), (20, .5), (30, .995), (40, 1), (50, 1)]]
+    >>> generalization_epoch(rows), sustained_epoch(rows), sustained_epoch(rows, evaluations=4) is None
+    (10, 30, True)
+    """
+    rows, level = _rows_and_level(run_or_rows, threshold)
+    streak = 0
+    for i, r in enumerate(rows):
+        streak = streak + 1 if reaches(r, level) else 0
+        if streak == evaluations:
+            return rows[i - evaluations + 1]["epoch"]
+    return None
+
+
+def collapse_epoch(run_or_rows, threshold: float | None = None, evaluations: int = 3,
+                   drop: float = 0.1) -> int | None:
+    """First epoch after sustained generalization at which the held-out accuracy falls ``drop`` below ``threshold``.
+
+    >>> rows = [{"epoch": e, "test_acc": a} for e, a in [(0, .1), (10, 1), (20, 1), (30, 1), (40, .95), (50, .6)]]
+    >>> collapse_epoch(rows), collapse_epoch(rows[:5]) is None
+    (50, True)
+    """
+    rows, level = _rows_and_level(run_or_rows, threshold)
+    start = sustained_epoch(rows, level, evaluations)
+    if start is None:
+        return None
+    return next((r["epoch"] for r in rows if r["epoch"] > start and (acc := held_out_acc(r)) is not None
+                 and acc < level - drop), None)
+
+
 def generalized(run_or_rows, threshold: float | None = None) -> bool:
     """Whether a run (or a list of metrics rows) ever reaches ``threshold`` (default: its own).
 
