@@ -20,6 +20,7 @@ as Symmetry instances (copied for each task) or as callables ``task -> Symmetry`
 from __future__ import annotations
 
 import copy
+import importlib
 import inspect
 import re
 import sys
@@ -262,12 +263,18 @@ class OperationTask(Task):
         return out
 
 
-def _rebuild(module: str, name: str, params: dict) -> Task:
-    """Unpickle a declared task: its class is the module global declaring ``name``."""
-    for obj in vars(sys.modules[module]).values():
-        if isinstance(obj, type) and issubclass(obj, OperationTask) and obj.__dict__.get("name") == name:
+def _rebuild(module: str, name: str, params: dict, base: type | None = None) -> Task:
+    """Unpickle a declared task: its class is the global of ``module`` (a subclass of ``base``) declaring ``name``."""
+    base = base or OperationTask
+    for obj in vars(importlib.import_module(module)).values():
+        if isinstance(obj, type) and issubclass(obj, base) and obj.__dict__.get("name") == name:
             return obj(**params)
     raise PluginError(f"Task '{name}' is no longer declared in module {module!r}.")
+
+
+def _class_name(name: str, fallback: str) -> str:
+    """A CamelCase class name for a declared task: ``mod_mul_demo`` -> ``ModMulDemo``."""
+    return "".join(w.capitalize() for w in re.split(r"\W+|_", name) if w) or fallback
 
 
 def operation_task(name: str, fn: Callable, *, n: int | Callable, m: int | Callable | None = None,
@@ -288,7 +295,7 @@ def operation_task(name: str, fn: Callable, *, n: int | Callable, m: int | Calla
     """
     if domain not in DOMAINS:
         raise UsageError(f"Task {name!r} has domain {domain!r}, not one of {', '.join(DOMAINS)}.")
-    cls_name = "".join(w.capitalize() for w in re.split(r"\W+|_", name) if w) or "Operation"
+    cls_name = _class_name(name, "Operation")
     attrs = {"name": name, "domain": domain, "version": version, "description": description,
              "parameters": dict(params or {}), "preset": preset, "quick": quick,
              "declared_arity": arity, "operation": Operation(fn, n, m, tuple(symmetries), example),

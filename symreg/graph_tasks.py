@@ -20,8 +20,6 @@ self-loops are dropped: the task's symmetries are those of the simple graph.
 from __future__ import annotations
 
 import functools
-import importlib
-import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -30,8 +28,8 @@ import networkx as nx
 import numpy as np
 from sympy.combinatorics import Permutation
 
-from symreg.declare import Declared, _value, swap
-from symreg.errors import PluginError, UsageError
+from symreg.declare import Declared, _class_name, _rebuild, _value, swap
+from symreg.errors import UsageError
 from symreg.symmetry.base import Symmetry
 from symreg.symmetry.graphs import automorphism_generators
 from symreg.symmetry.group import element
@@ -209,15 +207,7 @@ class GraphTask(Task):
         return [s for s in out if s is not None]
 
     def __reduce__(self) -> tuple:
-        return _rebuild, (type(self).__module__, self.name, self.params)
-
-
-def _rebuild(module: str, name: str, params: dict) -> Task:
-    """Unpickle a graph task: its class is the module global declaring ``name``."""
-    for obj in vars(importlib.import_module(module)).values():
-        if isinstance(obj, type) and issubclass(obj, GraphTask) and obj.__dict__.get("name") == name:
-            return obj(**params)
-    raise PluginError(f"Graph task '{name}' is no longer declared in module {module!r}.")
+        return _rebuild, (type(self).__module__, self.name, self.params, GraphTask)
 
 
 def graph_task(name: str, graph: nx.Graph | Callable[..., nx.Graph], *, params: dict[str, Param] | None = None,
@@ -246,7 +236,7 @@ def graph_task(name: str, graph: nx.Graph | Callable[..., nx.Graph], *, params: 
     else:
         source = GraphSource(checked_graph(name, graph), node_name)
         about = str(graph)
-    cls_name = "".join(w.capitalize() for w in re.split(r"\W+|_", name) if w) or "Graph"
+    cls_name = _class_name(name, "Graph")
     attrs = {"name": name, "version": version, "parameters": dict(params or {}), "preset": preset,
              "quick": quick, "source": source,
              "description": description or f"shortest-path distance d(u,v) on {about}",

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from symreg.train.progress_measures import ProgressMeasures  # noqa: F401 (the trainer's import)
-
 if TYPE_CHECKING:
     from symreg.symmetry.base import Symmetry
     from symreg.task import Task
@@ -63,10 +61,12 @@ def effective_dimension(emb: torch.Tensor, threshold: float = 0.01) -> torch.Ten
 
 
 @torch.no_grad()
-def domain_logits(model, x_all: torch.Tensor, chunk: int) -> torch.Tensor:
-    """Logits of every seed on every input of the domain, (S, N, C) float32."""
+def domain_logits(model, x_all: torch.Tensor, chunk: int, params: dict | None = None) -> torch.Tensor:
+    """Logits of every seed on every input of the domain, (S, N, C) float32; ``params`` replace some of the
+    model's parameters (``torch.func.functional_call``)."""
     s = model.n_seeds
-    parts = [model(x_all[i:i + chunk].expand(s, -1, -1)) for i in range(0, len(x_all), chunk)]
+    run = model if params is None else (lambda x: torch.func.functional_call(model, params, (x,)))
+    parts = [run(x_all[i:i + chunk].expand(s, -1, -1)) for i in range(0, len(x_all), chunk)]
     return torch.cat(parts, dim=1)
 
 

@@ -34,6 +34,7 @@ from symreg.errors import unknown
 from symreg.reps import decompose, token_actions
 from symreg.reps.decomposition import Decomposition
 from symreg.reps.measures import baseline, energy_fractions, exclude, key_components, restrict, sparsity
+from symreg.train.metrics import domain_logits
 
 AUTO_MAX_TOKENS = 1000  # energies cost O(S n^2 d) and a decomposition O(n^3): cheap below this
 THRESHOLD = 0.9  # key components: the fewest carrying this share of the energy
@@ -209,12 +210,8 @@ class ProgressMeasures:
 
 def masked_nll(model, params: dict, x_all: torch.Tensor, y_all: torch.Tensor, chunk: int) -> torch.Tensor:
     """Negative log-likelihood (S, N), float64, of every input with some parameters replaced."""
-    s, parts = model.n_seeds, []
-    for i in range(0, len(x_all), chunk):
-        logits = torch.func.functional_call(model, params, (x_all[i:i + chunk].expand(s, -1, -1),))
-        lp = logits.double().log_softmax(-1)
-        parts.append(-lp.gather(-1, y_all[i:i + chunk].expand(s, -1).unsqueeze(-1)).squeeze(-1))
-    return torch.cat(parts, dim=1)
+    lp = domain_logits(model, x_all, chunk, params).double().log_softmax(-1)
+    return -lp.gather(-1, y_all.expand(model.n_seeds, -1).unsqueeze(-1)).squeeze(-1)
 
 
 def split_losses(nll: torch.Tensor, train_mask: torch.Tensor, prefix: str) -> dict[str, list]:

@@ -37,8 +37,9 @@ from symreg.train.auxiliary import GrokFast, make_aux_losses
 from symreg.train.config import TrainConfig, resolve_device
 from symreg.train.data import make_data, split_rows
 from symreg.train.hardware import auto_seed_chunk, fast_adamw, seed_groups, tune_cpu  # noqa: F401
-from symreg.train.metrics import ProgressMeasures, evaluate, make_probes, non_finite
+from symreg.train.metrics import evaluate, make_probes, non_finite
 from symreg.train.precision import autocast, check_precision, set_matmul_precision
+from symreg.train.progress_measures import ProgressMeasures
 from symreg.train.workers import GroupPool, seed_workers
 from symreg.trust import trusted_symmetries
 
