@@ -10,6 +10,7 @@ from symreg.errors import UsageError
 from symreg.plots.dynamics import plt, run_title, save_figure
 from symreg.runs.reading import Run
 from symreg.runs.rundir import RunDir
+from symreg.task import Task
 
 EMBEDDING = "model.W_E"  # the checkpoint tensor holding the token embedding
 VARIANCE_FLOOR = 0.01  # a PC below this share of the variance is noise (the effective dimension's rule)
@@ -143,7 +144,9 @@ def plot_embedding(run: Run, path, n_pcs: int = 8) -> Path:
         if sc is not None:
             bar = fig.colorbar(sc, ax=axes.ravel().tolist(), shrink=0.6)
             bar.set_label("token index" if algebraic else "token index (order of the task's tokens)")
-        if not algebraic:
+        if type(task).geometry_edges is not Task.geometry_edges:  # the task names its neighbours (a graph's edges)
+            edge_rule = "edges join the neighbours the task names (its geometry_edges)"
+        elif not algebraic:
             edge_rule = "edges join nearest neighbours in the task's own coordinates"
         elif cyclic:
             edge_rule = "edges join neighbours on each panel's circle, if it has one"
